@@ -1,0 +1,275 @@
+"""The `stance` command: argument parsing and output only; the work is done by the modules it calls.
+
+This is the composition root: the only module of the package that imports `training`. Every user
+mistake ends as one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from stance.errors import StanceError
+
+EXIT_USAGE = 2  # argparse's own code for a bad command line
+EXIT_ERROR = 1  # a user mistake the program found (bad file, bad model, bad data)
+EXIT_INTERNAL = 70  # a bug: reported in one line, the traceback behind STANCE_DEBUG=1
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        try:
+            return int(args.handler(args) or 0)
+        except StanceError as err:
+            return _fail(str(err))
+        except KeyboardInterrupt:
+            print("stance: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            # `stance extract ... | head` closed our stdout: not an error of ours to report.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except OSError as err:
+            where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+            return _fail(f"{where}{err.strerror or err}")
+        except Exception as err:
+            if os.environ.get("STANCE_DEBUG"):
+                raise
+            return _fail(
+                f"internal error ({type(err).__name__}: {err}); rerun with STANCE_DEBUG=1 for the "
+                "traceback and report it",
+                code=EXIT_INTERNAL,
+            )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stance",
+        description="Where does a speaker stand on negotiating? Train, evaluate, predict, extract "
+        "quotes from articles, batch-score archives, report, and serve over HTTP.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_predict(sub)
+    _add_extract(sub)
+    return parser
+
+
+def _fail(message: str, *, code: int = EXIT_ERROR) -> int:
+    # One line: newlines inside a message (a CSV cell, an exception text) would split it.
+    print(f"stance: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"stance: warning: {message}", file=sys.stderr)
+
+
+def _model_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        help="model artifact (default: $STANCE_MODEL_PATH, else the shipped models/stance.joblib)",
+    )
+
+
+def _load(args: argparse.Namespace):  # -> StanceModel
+    from stance.model import load_model
+
+    return load_model(args.model or os.environ.get("STANCE_MODEL_PATH") or None)
+
+
+def _csv_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text-column", default="text", metavar="NAME", help="default: text")
+    parser.add_argument("--label-column", default="label", metavar="NAME", help="default: label")
+    parser.add_argument(
+        "--encoding", metavar="NAME", help="the CSV's encoding when it is not UTF-8 (e.g. cp1252)"
+    )
+    parser.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="leave out invalid rows (reported with their line numbers) instead of stopping",
+    )
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+# -- train -----------------------------------------------------------------------------------
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the model on labelled CSVs",
+        description="Train the TF-IDF + logistic-regression model on labelled CSVs (default: the "
+        "embedded training/data/*.csv) and write the artifact and its card.",
+    )
+    p.add_argument("csv", nargs="*", metavar="CSV", help="labelled CSVs (default: training/data/*.csv)")
+    p.add_argument("--out", metavar="PATH", help="artifact path (default: models/stance.joblib)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--no-search",
+        action="store_true",
+        help="skip the hyperparameter search and use the defaults (much faster)",
+    )
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="parallel jobs for the search")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _csv_args(p)
+    p.set_defaults(handler=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from stance.model import DEFAULT_MODEL_PATH
+    from training.train import train
+
+    log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr))
+    card = train(
+        args.csv or None,
+        out=args.out or DEFAULT_MODEL_PATH,
+        seed=args.seed,
+        search=not args.no_search,
+        n_jobs=args.jobs,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        encoding=args.encoding,
+        skip_invalid=args.skip_invalid,
+        log=log,
+    )
+    if not args.quiet:
+        cv = card.get("cross_validation") or {}
+        print(
+            f"{card['model_version']}: {card['training_data']['rows']} rows, labels "
+            f"{', '.join(card['labels'])}, CV macro-F1 {cv.get('macro_f1', 'n/a')}"
+        )
+    return 0
+
+
+# -- evaluate --------------------------------------------------------------------------------
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score the model on a labelled CSV",
+        description="Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix.",
+    )
+    p.add_argument("csv", nargs="+", metavar="CSV", help="labelled CSVs")
+    _model_arg(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _csv_args(p)
+    p.set_defaults(handler=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from stance.data import read_labelled_csv
+    from stance.metrics import classification_metrics, format_metrics
+
+    data = read_labelled_csv(
+        args.csv,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        encoding=args.encoding,
+        skip_invalid=args.skip_invalid,
+    )
+    model = _load(args)
+    predicted = [p.label for p in model.predict(data.texts)]
+    metrics = classification_metrics(data.labels, predicted, model.labels)
+    metrics["model_version"] = model.version
+    metrics["skipped"] = len(data.skipped)
+    if args.json:
+        _print_json(metrics)
+    else:
+        print(format_metrics(metrics))
+        if data.skipped:
+            print(f"\nskipped {len(data.skipped)} invalid rows", file=sys.stderr)
+    return 0
+
+
+# -- predict ---------------------------------------------------------------------------------
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="the stance of one quote",
+        description="The stance of one quote. Without --speaker, a speaker named in the text "
+        "('..., Peskov said') is attached.",
+    )
+    p.add_argument("text", metavar="TEXT", help="the quote ('-' reads it from stdin)")
+    p.add_argument("--speaker", metavar="NAME", help="who said it")
+    p.add_argument("--explain", action="store_true", help="show the n-grams that drove the label")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _model_arg(p)
+    p.set_defaults(handler=_run_predict)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from stance.score import prediction_record
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        raise StanceError("the text to classify is empty")
+    record = prediction_record(_load(args), text, speaker=args.speaker, explain=args.explain)
+    if args.json:
+        _print_json(record)
+        return 0
+    probabilities = "  ".join(f"{k} {v:.2f}" for k, v in record["probabilities"].items())
+    who = f"{record['speaker']}: " if record["speaker"] else ""
+    print(f"{who}{record['label']} ({record['confidence']:.2f})   [{probabilities}]")
+    for item in record.get("explanation", []):
+        print(f"  {item['weight']:+.3f}  {item['feature']}")
+    return 0
+
+
+# -- extract ---------------------------------------------------------------------------------
+def _add_extract(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "extract",
+        help="the direct quotes of articles, with speakers and stances",
+        description="Find the direct quotes of each article (.txt, .md, .html), attribute them to "
+        "speakers and classify them; one JSON object a line with --json.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="article files")
+    p.add_argument("--json", action="store_true", help="one JSON object per quote, a line each")
+    p.add_argument("--explain", action="store_true", help="add the n-grams that drove each label")
+    p.add_argument(
+        "--aliases", metavar="FILE", help="extra speaker aliases (JSON or CSV: alias -> canonical name)"
+    )
+    _model_arg(p)
+    p.set_defaults(handler=_run_extract)
+
+
+def _run_extract(args: argparse.Namespace) -> int:
+    from stance.quotes import SpeakerAliases, read_article
+    from stance.score import score_article
+
+    aliases = SpeakerAliases.from_file(args.aliases) if args.aliases else SpeakerAliases.default()
+    model = _load(args)
+    for path in args.files:
+        article = read_article(path)
+        records = score_article(model, article, aliases=aliases, explain=args.explain)
+        if args.json:
+            for record in records:
+                _print_json(record)
+            continue
+        print(f"== {path}: {article.title or '(untitled)'} ({len(records)} quotes)")
+        for record in records:
+            speaker = record["speaker"] or "(unknown speaker)"
+            role = f", {record['speaker_role']}" if record["speaker_role"] else ""
+            print(f"  [{record['label']} {record['confidence']:.2f}] {speaker}{role}: “{record['quote']}”")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
