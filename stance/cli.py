@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_predict(sub)
     _add_extract(sub)
+    _add_serve(sub)
     return parser
 
 
@@ -268,6 +269,45 @@ def _run_extract(args: argparse.Namespace) -> int:
             speaker = record["speaker"] or "(unknown speaker)"
             role = f", {record['speaker_role']}" if record["speaker_role"] else ""
             print(f"  [{record['label']} {record['confidence']:.2f}] {speaker}{role}: “{record['quote']}”")
+    return 0
+
+
+# -- serve -----------------------------------------------------------------------------------
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve the HTTP API and the web page",
+        description="Serve the HTTP API (docs at /docs) and the web page at / with uvicorn. "
+        "Set STANCE_API_KEY to require an X-API-Key header.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="default: 8000")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    _model_arg(p)
+    p.set_defaults(handler=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    model = _load(args)  # fail here, in one line, rather than inside a worker
+    if args.model:
+        # The workers build their app from the factory, which reads the path from here.
+        os.environ["STANCE_MODEL_PATH"] = str(Path(args.model).resolve())
+    if args.workers < 1:
+        raise StanceError("--workers must be at least 1")
+    print(f"stance: serving {model.version} on http://{args.host}:{args.port}/ (docs at /docs)", file=sys.stderr)
+    uvicorn.run(
+        "stance.api:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+    )
     return 0
 
 
