@@ -98,7 +98,9 @@ class LabelledData:
         """A group key per row for grouped cross-validation: speaker, else source, else the row."""
         return [
             (speaker or source or origin).strip().lower()
-            for speaker, source, origin in zip(self.speakers, self.sources, self.origins, strict=True)
+            for speaker, source, origin in zip(
+                self.speakers, self.sources, self.origins, strict=True
+            )
         ]
 
 
@@ -180,7 +182,9 @@ def _read_rows(
     try:
         header = next(reader)
     except StopIteration:
-        raise DataError(f"{path}: empty file, expected a header row with {text_column!r} and {label_column!r}") from None
+        raise DataError(
+            f"{path}: empty file, expected a header row with {text_column!r} and {label_column!r}"
+        ) from None
     except csv.Error as err:
         raise DataError(f"{path}:1: unreadable header ({err})") from err
     columns = [name.strip() for name in header]

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 __all__ = ["classification_metrics", "format_metrics"]
 
@@ -57,7 +62,11 @@ def format_metrics(metrics: dict[str, Any]) -> str:
             f"{label:<10}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}"
         )
     width = max(8, *(len(label) for label in labels)) + 2
-    lines += ["", "confusion (rows true, columns predicted)", " " * width + "".join(f"{lab:>{width}}" for lab in labels)]
+    lines += [
+        "",
+        "confusion (rows true, columns predicted)",
+        " " * width + "".join(f"{lab:>{width}}" for lab in labels),
+    ]
     for label, row in zip(labels, metrics["confusion"]["matrix"], strict=True):
         lines.append(f"{label:>{width}}" + "".join(f"{v:>{width}}" for v in row))
     return "\n".join(lines)

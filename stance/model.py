@@ -110,7 +110,9 @@ def card_path_for(path: str | os.PathLike[str]) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def save_model(pipeline: Pipeline, path: str | os.PathLike[str], card: dict[str, Any]) -> dict[str, Any]:
+def save_model(
+    pipeline: Pipeline, path: str | os.PathLike[str], card: dict[str, Any]
+) -> dict[str, Any]:
     """Write ``pipeline`` to ``path`` and its card beside it; return the full card.
 
     ``card`` holds what the trainer knows (data hash, row count, hyperparameters, metrics); this
@@ -180,7 +182,9 @@ def load_model(path: str | os.PathLike[str] | None = None) -> StanceModel:
     try:
         with warnings.catch_warnings():
             # We have just said the same thing once, in our words, above.
-            warnings.filterwarnings("ignore", category=sklearn.exceptions.InconsistentVersionWarning)
+            warnings.filterwarnings(
+                "ignore", category=sklearn.exceptions.InconsistentVersionWarning
+            )
             pipeline = joblib.load(path)
     except Exception as err:  # a corrupt file whose hash still matches its card
         raise ModelLoadError(f"{path}: cannot be unpickled ({type(err).__name__}: {err})") from err
