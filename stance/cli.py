@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_predict(sub)
     _add_extract(sub)
+    _add_score(sub)
+    _add_report(sub)
     _add_serve(sub)
     return parser
 
@@ -120,7 +122,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         description="Train the TF-IDF + logistic-regression model on labelled CSVs (default: the "
         "embedded training/data/*.csv) and write the artifact and its card.",
     )
-    p.add_argument("csv", nargs="*", metavar="CSV", help="labelled CSVs (default: training/data/*.csv)")
+    p.add_argument(
+        "csv", nargs="*", metavar="CSV", help="labelled CSVs (default: training/data/*.csv)"
+    )
     p.add_argument("--out", metavar="PATH", help="artifact path (default: models/stance.joblib)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument(
@@ -128,7 +132,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the hyperparameter search and use the defaults (much faster)",
     )
-    p.add_argument("--jobs", type=int, default=None, metavar="N", help="parallel jobs for the search")
+    p.add_argument(
+        "--jobs", type=int, default=-1, metavar="N", help="parallel jobs for the search (default: all cores)"
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _csv_args(p)
     p.set_defaults(handler=_run_train)
@@ -138,7 +144,9 @@ def _run_train(args: argparse.Namespace) -> int:
     from stance.model import DEFAULT_MODEL_PATH
     from training.train import train
 
-    log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr))
+    log = (
+        (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr))
+    )
     card = train(
         args.csv or None,
         out=args.out or DEFAULT_MODEL_PATH,
@@ -245,7 +253,9 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per quote, a line each")
     p.add_argument("--explain", action="store_true", help="add the n-grams that drove each label")
     p.add_argument(
-        "--aliases", metavar="FILE", help="extra speaker aliases (JSON or CSV: alias -> canonical name)"
+        "--aliases",
+        metavar="FILE",
+        help="extra speaker aliases (JSON or CSV: alias -> canonical name)",
     )
     _model_arg(p)
     p.set_defaults(handler=_run_extract)
@@ -268,7 +278,135 @@ def _run_extract(args: argparse.Namespace) -> int:
         for record in records:
             speaker = record["speaker"] or "(unknown speaker)"
             role = f", {record['speaker_role']}" if record["speaker_role"] else ""
-            print(f"  [{record['label']} {record['confidence']:.2f}] {speaker}{role}: “{record['quote']}”")
+            print(
+                f"  [{record['label']} {record['confidence']:.2f}] {speaker}{role}: “{record['quote']}”"
+            )
+    return 0
+
+
+# -- score -----------------------------------------------------------------------------------
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score",
+        help="batch-score tables of quotes or articles, or archives of article files",
+        description="Score tables (.csv, .jsonl/.ndjson, .parquet) whose rows are quotes or, with "
+        "--articles, articles; or article files (a folder, .zip, .tar.gz, .txt/.md/.html). The "
+        "output's extension picks its format (.parquet, .csv, .jsonl): the input's columns plus "
+        "the speaker, label, confidence, p_<label> and model_version (and the quote columns for "
+        "articles). Rows that cannot be scored go to OUTPUT.errors.jsonl. Quote globs so that "
+        "the command expands them.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="tables, folders, archives or globs")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="the file to write")
+    p.add_argument(
+        "--articles", action="store_true", help="the tables' rows are articles, not quotes"
+    )
+    p.add_argument("--engine", choices=["local", "dask"], default="local", help="default: local")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="dask scheduler (tcp://host:port); default: a local cluster",
+    )
+    p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all cores)")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        metavar="N",
+        help="rows a chunk (default: 10,000 quotes or 100 articles)",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run from its last chunk"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
+    p.add_argument(
+        "--text-column", metavar="NAME", help="the column of quote or article text (default: text)"
+    )
+    p.add_argument(
+        "--html-column", metavar="NAME", help="with --articles: the column of article HTML"
+    )
+    p.add_argument(
+        "--speaker-column",
+        metavar="NAME",
+        help="the quotes' speaker column (default: speaker, if present)",
+    )
+    p.add_argument(
+        "--aliases",
+        metavar="FILE",
+        help="extra speaker aliases (JSON or CSV: alias -> canonical name)",
+    )
+    _model_arg(p)
+    p.set_defaults(handler=_run_score)
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    from stance.batch import partial_path, score_inputs
+
+    try:
+        summary = score_inputs(
+            args.inputs,
+            args.output,
+            articles=args.articles,
+            engine=args.engine,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            chunk_size=args.chunk_size,
+            resume=args.resume,
+            progress=not args.quiet and sys.stderr.isatty(),
+            text_column=args.text_column,
+            html_column=args.html_column,
+            speaker_column=args.speaker_column,
+            model_path=args.model or os.environ.get("STANCE_MODEL_PATH") or None,
+            aliases_path=args.aliases,
+        )
+    except KeyboardInterrupt:
+        partial = partial_path(Path(args.output))
+        if args.engine == "local" and partial.is_dir():
+            print(
+                f"stance: finished chunks are kept in {partial}; rerun with --resume",
+                file=sys.stderr,
+            )
+        raise
+    if not args.quiet:
+        print(summary.line())
+    return 0
+
+
+# -- report ----------------------------------------------------------------------------------
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="per-speaker stance tables and charts from scored output",
+        description="A self-contained HTML report (tables, inline SVG charts, no outside requests) "
+        "of the output of `stance score`: each speaker's quotes and share of pro / anti / neutral, "
+        "whose stance changed most, monthly timelines, the most confident quotes each way. "
+        "--format csv writes the per-speaker table instead.",
+    )
+    p.add_argument(
+        "scored", metavar="SCORED", help="scored output: .parquet file or folder, .csv, .jsonl"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="an .html or .csv file")
+    p.add_argument("--format", choices=["html", "csv"], help="default: from OUTPUT's extension")
+    p.add_argument(
+        "--top",
+        type=int,
+        default=10,
+        metavar="N",
+        help="speakers in the charts and timelines, changes and quotes shown (default: 10)",
+    )
+    p.add_argument("--title", metavar="TEXT", help="the report's title (default: SCORED's name)")
+    p.set_defaults(handler=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from stance.report import load_scored, output_format, write_report, write_speaker_csv
+
+    fmt = output_format(args.output, args.format)  # a bad OUTPUT fails before the reading
+    scored = load_scored(args.scored)
+    if fmt == "csv":
+        out = write_speaker_csv(scored, args.output)
+    else:
+        out = write_report(scored, args.output, title=args.title, top=args.top)
+    print(f"wrote {out} ({len(scored):,} rows read)")
     return 0
 
 
@@ -282,8 +420,12 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="default: 8000")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)")
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes (default: 1)"
+    )
+    p.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     p.add_argument("--no-access-log", action="store_true", help="do not log each request")
     _model_arg(p)
     p.set_defaults(handler=_run_serve)
@@ -298,7 +440,10 @@ def _run_serve(args: argparse.Namespace) -> int:
         os.environ["STANCE_MODEL_PATH"] = str(Path(args.model).resolve())
     if args.workers < 1:
         raise StanceError("--workers must be at least 1")
-    print(f"stance: serving {model.version} on http://{args.host}:{args.port}/ (docs at /docs)", file=sys.stderr)
+    print(
+        f"stance: serving {model.version} on http://{args.host}:{args.port}/ (docs at /docs)",
+        file=sys.stderr,
+    )
     uvicorn.run(
         "stance.api:create_app",
         factory=True,
