@@ -1,0 +1,663 @@
+"""Article text -> direct quotes with their speakers.
+
+A quote is the words inside quotation marks that someone said or wrote ("..." “...” « » „...“
+and British ‘...’), a transcript turn ("Vladimir Putin: ..."), or a fragment quoted inside
+reported speech (Zelensky said Ukraine was "not ready"). Scare quotes, titles and names in
+quotation marks are not quotes. Each quote gets its speaker (canonical name), the speaker's role,
+the sentence(s) around it and its character offsets in the article.
+
+The work is one pass over the text with compiled regexes: sentence and paragraph starts, the
+quotation marks paired by a small state machine, transcript turns found at their colons; each
+candidate is then judged and attributed by looking only at its own sentence and its neighbours.
+Stdlib only (trafilatura is imported inside the HTML reader). Knows nothing of the model.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from stance import quotemarks as qm
+from stance import speakers as sp
+from stance.articles import Article, ArticleError, article_from_html, parse_article, read_article
+from stance.quotemarks import Layout, Span, pair_marks
+from stance.speakers import SpeakerAliases
+
+__all__ = [
+    "Article",
+    "ArticleError",
+    "Quote",
+    "SpeakerAliases",
+    "article_from_html",
+    "extract_quotes",
+    "find_attribution",
+    "parse_article",
+    "read_article",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A direct quote: its words, the sentence(s) around it, who said it and where it is."""
+
+    quote: str  # the words inside the marks (split and multi-paragraph parts joined by a space)
+    context: str  # the sentence(s) holding the quote
+    speaker: str | None
+    speaker_role: str | None
+    start: int  # text[start:end] spans the quote, split parts included
+    end: int
+    is_fragment: bool  # a fragment inside reported speech: classify `context`, not `quote`
+
+    @property
+    def text_for_model(self) -> str:
+        """What the stance model should read: the sentence for a fragment, else the quote."""
+        return self.context if self.is_fragment else self.quote
+
+
+# -- extraction: the public functions --------------------------------------------------------
+
+
+def extract_quotes(text: str, *, aliases: SpeakerAliases | None = None) -> list[Quote]:
+    """The direct quotes of an article's text, in document order, with their speakers."""
+    if not text or not text.strip():
+        return []
+    return _Extractor(text, aliases or SpeakerAliases.default()).run()
+
+
+def find_attribution(text: str, *, aliases: SpeakerAliases | None = None) -> str | None:
+    """The speaker named in a single quote a user typed, or None.
+
+    '"We are ready to talk," Peskov said.' -> "Dmitry Peskov"; 'Lavrov: we are open' ->
+    "Sergei Lavrov"; 'Peskov said talks were possible' -> "Dmitry Peskov".
+    """
+    if not text or not text.strip():
+        return None
+    extractor = _Extractor(text, aliases or SpeakerAliases.default())
+    for quote in extractor.run():
+        if quote.speaker:
+            return quote.speaker
+    # No quotation marks: "Name: words", "Name said ..." or "..., Name said".
+    stripped = text.strip()
+    if m := re.match(rf"({sp.CHUNK})\s*[:—–-]\s", stripped):
+        found = extractor.resolve(m.group(1), 0)
+        if found[0]:
+            return found[0]
+    return extractor.attribute_plain(stripped)
+
+
+# -- extraction: the worker ------------------------------------------------------------------
+
+_ANSWER = "A:"  # the label of an interviewee's answer turn ("A: ...", "Answer: ...")
+_TURN_COLON_RE = re.compile(r":[ \t]*(?:\n[ \t]*)?(?=\S)")
+_LABEL_RE = re.compile(rf"\s*{sp.CHUNK}\s*")
+_PARENTHETICAL_RE = re.compile(r"\s*\([^()]{1,40}\)\s*$")
+_SUBJECT_START_RE = re.compile(
+    r"(?:(?:But|And|However|Meanwhile|Earlier|Later|Still|Yet|Also|Then|Now|Separately),?\s+"
+    r"|(?:In|On|At|After|Before|During|Speaking|Asked|Earlier|Later)\b[^,.;:!?\"“”«»~]{0,80},\s+)?"
+    rf"(?P<s>{sp.CHUNK})(?:{sp.APPOS})?\s+(?:{sp.ADV}\s+){{0,2}}[a-z]"
+)
+_NAME_ONLY_RE = re.compile(sp.CHUNK)
+_LOOKBACK = 40  # sentences or speakers looked back at to resolve a pronoun or a role
+_CONTEXT = 400  # characters of context kept on either side of a quote, at most
+_HEAD_SYNONYMS = (("head of state", "president"), ("head of government", "minister"))
+_COMMA_INTRO_RE = re.compile(
+    rf"(?:\b{sp.SPEECH_VERB}|\b[Aa]ccording\s+to\s+{sp.CHUNK})[^.!?;:\"“”«»~]{{0,60}},\s*$"
+)
+_SPLIT_REST_RE = re.compile(r"[^.!?\"“”«»~\n]{0,60}?[,:]\s*$")
+_AFTER_TAIL_RE = re.compile(r"[^.!?\"“”«»]{0,80}?(?:[.!?]\s*|$)")
+_MARKS = "\"“”„«»‘’'"
+
+
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    label: int  # where the speaker label starts
+    start: int  # the turn's words: text[start:end]
+    end: int
+    phrase: str | None  # the label; None for a question turn
+
+
+@dataclass(frozen=True, slots=True)
+class _Who:
+    name: str | None
+    role: str | None
+    person: bool  # a person (for "he"/"she"), not a body or a place
+
+
+_NOBODY = _Who(None, None, False)
+
+
+class _Extractor:
+    """One article's extraction: its layout, spans, turns and what is known of its people."""
+
+    def __init__(self, text: str, aliases: SpeakerAliases) -> None:
+        self.text = text
+        self.aliases = aliases
+        self.layout = Layout(text)
+        self.masked = text
+        self._mentions: dict[str, tuple[int, str, str | None] | None] = {}
+        self._roles: dict[str, str] = {}  # canonical speaker -> role at first mention
+        self._role_names: dict[str, list[tuple[int, str]]] = {}
+        self._head_names: dict[str, list[tuple[int, str, str]]] = {}
+        # The attribution between the parts of a split quote, by the quote's opening mark.
+        self._middle: dict[int, tuple[str, str | None]] = {}
+        # Persons named as speakers, ordered by where they were named.
+        self._people: list[_Who] = []
+        self._people_at: list[int] = []
+        self._subjects: dict[int, _Who | None] = {}  # sentence index -> its subject, if a person
+        self._last_body: tuple[int, _Who] | None = None
+        self._previous: tuple[int, Quote] | None = None  # (paragraph, quote)
+
+    # The pass: candidates in document order, each judged and attributed.
+    def run(self) -> list[Quote]:
+        turns = self._turns()
+        spans = pair_marks(self.text, self.layout)
+        if turns:
+            ends = [t.label for t in turns]
+            spans = [s for s in spans if not self._in_turn(turns, ends, s.opener)]
+        spans = self._merge_split(spans)
+        self.masked = self._mask(spans, turns)
+        items: list[tuple[int, _Turn | Span]] = [(t.start, t) for t in turns]
+        items += [(s.start, s) for s in spans]
+        items.sort(key=lambda item: item[0])
+        quotes = []
+        for _, item in items:
+            quote = self._turn_quote(item) if isinstance(item, _Turn) else self._span_quote(item)
+            if quote is not None:
+                quotes.append(quote)
+                self._previous = (self.layout.paragraph(quote.start), quote)
+        return quotes
+
+    # -- transcript turns
+    def _turns(self) -> list[_Turn]:
+        text, layout = self.text, self.layout
+        para_starts = set(layout.para_starts)
+        found: list[tuple[int, int, str | None]] = []
+        for m in _TURN_COLON_RE.finditer(text):
+            colon = m.start()
+            # (A label is short: a sentence start far before the colon is cut off, so that a text
+            # without full stops costs no more per colon.)
+            start = max(layout.sentence(colon)[0], colon - 120)
+            while start < colon and text[start] in "*_# \t":
+                start += 1  # markdown around a label: **Vladimir Putin:**
+            label = _PARENTHETICAL_RE.sub("", text[start:colon].strip("*_ \t"))
+            if not label:
+                continue
+            if len(label) < 60 and (
+                label.casefold().rstrip(".") in sp.QUESTION_LABELS or sp.is_question_label(label)
+            ):
+                found.append((start, m.end(), None))
+            elif label in ("A", "Answer") and start in para_starts:
+                found.append((start, m.end(), _ANSWER))  # the interviewee's answer
+            elif len(label) < 80 and self._is_speaker_label(
+                label, at_paragraph_start=start in para_starts
+            ):
+                found.append((start, m.end(), label))
+            elif tail := self._heading_label(max(start, colon - 80), colon):
+                found.append((tail.start(), m.end(), tail.group()))
+        turns = []
+        for k, (label, begin, phrase) in enumerate(found):
+            end = min(
+                layout.paragraph_end(begin), found[k + 1][0] if k + 1 < len(found) else len(text)
+            )
+            while end > begin and text[end - 1].isspace():
+                end -= 1
+            if end > begin:
+                turns.append(_Turn(label, begin, end, phrase))
+        return turns
+
+    def _is_speaker_label(self, label: str, *, at_paragraph_start: bool) -> bool:
+        if not _LABEL_RE.fullmatch(label) or any(t in sp.LABEL_STOP for t in label.split()):
+            return False
+        name, role = sp.split_role_name(label)
+        if not name or len(name.split()) > 4 or sp.is_institution(name):
+            return False
+        if len(name.split()) == 1:
+            # A one-word label ("Peskov:") only opening a paragraph, and only for a known person.
+            known = self.aliases.knows(name) or role is not None or self._mention(name) is not None
+            return at_paragraph_start and known
+        return True
+
+    def _heading_label(self, floor: int, colon: int) -> re.Match[str] | None:
+        """A label run on from a heading in flattened text: "... at the BRICS Summit President
+        of Russia Vladimir Putin:", "(Laughter) Vladimir Putin:"."""
+        tail = sp.CHUNK_AT_END_RE.search(self.text, floor, colon)
+        if tail is None or tail.start() == floor:
+            return None
+        name, role = sp.split_role_name(tail.group())
+        if not name or len(name.split()) < 2 or sp.is_institution(name):
+            return None
+        before = self.text[max(0, tail.start() - 30) : tail.start()].rstrip()
+        if before.endswith((")", "]")):
+            return tail
+        # Not the object of a verb or a preposition: "a message for President Zelensky:".
+        word = before.rsplit(None, 1)[-1].casefold() if before else ""
+        if (
+            role is None
+            or not word.isalpha()
+            or word in sp.NOT_BEFORE_LABEL
+            or word in sp.SPEECH_VERB_WORDS
+        ):
+            return None
+        return tail
+
+    @staticmethod
+    def _in_turn(turns: list[_Turn], labels: list[int], pos: int) -> bool:
+        i = bisect.bisect_right(labels, pos) - 1
+        return i >= 0 and turns[i].label <= pos < turns[i].end
+
+    def _turn_quote(self, turn: _Turn) -> Quote | None:
+        if turn.phrase is None:
+            return None  # a question: not a quote of a public figure
+        text = self.text
+        start, end = turn.start, turn.end
+        # A turn wholly inside quotation marks: the quote is the words inside them.
+        if end - start > 2 and text[start] in _MARKS and text[end - 1] in _MARKS:
+            start, end = start + 1, end - 1
+        words = " ".join(text[start:end].split())
+        if not any(ch.isalpha() for ch in words):
+            return None
+        if turn.phrase == _ANSWER:
+            who = self._person_before(turn.label, None)  # the person the interview is with
+        else:
+            who = self.resolve_who(turn.phrase, turn.label)
+            self._remember(who, turn.label)
+        return Quote(words, words, who.name, who.role, start, end, False)
+
+    # -- quoted spans
+    def _merge_split(self, spans: list[Span]) -> list[Span]:
+        """Join "We are ready," Peskov said, "but not now." into one quote."""
+        out: list[Span] = []
+        for span in spans:
+            if out and (middle := self._split_attribution(out[-1], span)) is not None:
+                first = out[-1]
+                out[-1] = Span(first.parts + span.parts, first.opener, span.closer, first.double)
+                self._middle[first.opener] = middle
+                continue
+            out.append(span)
+        return out
+
+    def _split_attribution(self, a: Span, b: Span) -> tuple[str, str | None] | None:
+        text = self.text
+        if a.double != b.double or self.layout.paragraph(a.closer) != self.layout.paragraph(
+            b.opener
+        ):
+            return None
+        if text[a.end - 1] in ".!?" or b.opener - a.closer > 160:
+            return None
+        m = sp.AFTER_RE.match(text, a.closer + 1, b.opener)
+        if m and _SPLIT_REST_RE.match(text, m.end(), b.opener):
+            return sp.speaker_group(m)
+        m = sp.ANONYMOUS_AFTER_RE.match(text, a.closer + 1, b.opener)
+        if m and _SPLIT_REST_RE.match(text, m.end(), b.opener):
+            return sp.ANONYMOUS, None
+        return None
+
+    def _mask(self, spans: list[Span], turns: list[_Turn]) -> str:
+        # Quoted words are blanked for the attribution search: a "said" inside a quote is not
+        # an attribution, and a name inside one is not the subject of a sentence.
+        ranges = sorted([p for s in spans for p in s.parts] + [(t.start, t.end) for t in turns])
+        pieces, last = [], 0
+        for s, e in ranges:
+            if s < last:
+                continue
+            pieces.append(self.text[last:s])
+            pieces.append("~" * (e - s))
+            last = e
+        pieces.append(self.text[last:])
+        return "".join(pieces)
+
+    def _span_quote(self, span: Span) -> Quote | None:
+        text, masked, layout = self.text, self.masked, self.layout
+        words = " ".join(" ".join(text[s:e].split()) for s, e in span.parts)
+        if not any(ch.isalpha() for ch in words):
+            return None
+        n_words = len(words.split())
+        sent_start = layout.sentence(span.opener)[0]
+        sent_end = layout.sentence(max(span.closer - 1, span.opener))[1]
+        para = layout.paragraph(span.opener)
+        lead_char = self._char_before(span.opener, layout.para_starts[para])
+        # A comma makes the quote standalone only after a verb: 'He said, "We are ready."'
+        standalone = (
+            lead_char is None
+            or lead_char in qm.STANDALONE_BEFORE
+            or (
+                lead_char == ","
+                and words[:1].isupper()
+                and _COMMA_INTRO_RE.search(masked, max(0, span.opener - 90), span.opener)
+                is not None
+            )
+        )
+        window = max(0, span.opener - 40)
+        # Rule: a quote right after "so-called", "dubbed", "the film" ... names a thing.
+        if not standalone and qm.NAMING_CUE_RE.search(masked, window, span.opener):
+            return None
+        # Rule: a short quote followed by "channel", "portal", "operation" ... is a name.
+        if n_words <= 6 and qm.NAME_NOUN_AFTER_RE.match(text, span.closer + 1):
+            return None
+        phrase, appos, at, direct = self._attribution(
+            span, sent_start, sent_end, fragment=not standalone
+        )
+        # Rule: a short quote after "the", "its", "Russia's" is a term used as a name, unless
+        # it is lower-case words someone is said to have used (Putin said the aim was the
+        # "demilitarisation and denazification" of Ukraine).
+        if (
+            not standalone
+            and n_words <= 4
+            and qm.DEFINITE_BEFORE_RE.search(masked, window, span.opener)
+            and (phrase is None or not words[:1].islower())
+        ):
+            return None
+        # Rule: a short capitalised phrase nobody is said to have said is a title or a name.
+        if not direct and n_words <= 8 and qm.is_title(words):
+            return None
+        who = self.resolve_who(phrase, at, appositive=appos) if phrase is not None else _NOBODY
+        if phrase is None and standalone:
+            who = self._continued(para, span)
+        # Rule: a short quote needs a speaker (a fragment: a speaker and a verb in its sentence).
+        # (A colon introduces speech: 'The message read: "Stay home."' is kept.)
+        if (
+            n_words <= 4
+            and who.name is None
+            and phrase is None
+            and lead_char != ":"
+            and (not standalone or who is _NOBODY or words[-1:] not in ".!?,")
+        ):
+            return None
+        if phrase:
+            self._remember(who, at if at is not None else span.closer)
+        context = self._context(span, sent_start, sent_end)
+        return Quote(words, context, who.name, who.role, span.start, span.end, not standalone)
+
+    def _context(self, span: Span, sent_start: int, sent_end: int) -> str:
+        # The sentence(s) around the quote, clipped to a few hundred characters on either side
+        # (text without full stops would otherwise give every quote the whole text).
+        start, end = max(sent_start, span.start - _CONTEXT), min(sent_end, span.end + _CONTEXT)
+        if start > sent_start:
+            start = self.text.find(" ", start, span.start) + 1 or start
+        if end < sent_end:
+            end = self.text.rfind(" ", span.end, end) if " " in self.text[span.end : end] else end
+        return " ".join(self.text[start:end].split())
+
+    def _char_before(self, pos: int, floor: int) -> str | None:
+        i = pos - 1
+        while i >= floor and self.text[i].isspace():
+            i -= 1
+        return self.text[i] if i >= floor else None
+
+    def _attribution(
+        self, span: Span, sent_start: int, sent_end: int, *, fragment: bool
+    ) -> tuple[str | None, str | None, int | None, bool]:
+        """(speaker phrase, appositive, its offset, whether it is right next to the quote)."""
+        masked = self.masked
+        # 1. The attribution between the parts of a split quote.
+        if span.opener in self._middle:
+            return (*self._middle[span.opener], span.parts[0][1], True)
+        # 2. Right after the closing mark: ', Peskov said' / ', said Peskov' / ', he added'.
+        para_end = self.layout.paragraph_end(span.closer)
+        after = sp.AFTER_RE.match(masked, span.closer + 1, min(para_end, span.closer + 200))
+        if after and self._after_fits(span, after):
+            return (*sp.speaker_group(after), after.start(), True)
+        if sp.ANONYMOUS_AFTER_RE.match(masked, span.closer + 1, para_end):
+            return sp.ANONYMOUS, None, span.closer + 1, True  # '"...," a senior diplomat said.'
+        # 3. Earlier in the sentence: 'Peskov said: "..."', 'Zelensky said Ukraine was "not ready"'.
+        lead_start = max(sent_start, span.opener - 400)
+        lead = masked[lead_start : span.opener]
+        if not lead.strip() and self._char_before(span.opener, 0) == ":":
+            previous = self.layout.para_starts[self.layout.paragraph(span.opener)] - 1
+            lead_start = max(self.layout.sentence(previous)[0], span.opener - 400)
+            lead = masked[lead_start : span.opener]  # 'Peskov said:' closing the paragraph before
+        found = sp.lead_speaker(lead, fragment=fragment)
+        if found is not None:
+            return found[0], found[1], lead_start + found[2], not fragment
+        # 4. At the end of the sentence: 'Ukraine was "not ready" for talks, Zelensky said.'
+        sent_end = min(sent_end, span.closer + 300)
+        for m in re.finditer(r"[,;]\s+|\s[—–]\s", masked[span.closer + 1 : sent_end]):
+            pos = span.closer + 1 + m.start()
+            late = sp.AFTER_RE.match(masked, pos, sent_end)
+            if late and _AFTER_TAIL_RE.fullmatch(masked, late.end(), sent_end):
+                return (*sp.speaker_group(late), pos, False)
+            late = sp.ANONYMOUS_AFTER_RE.match(masked, pos, sent_end)
+            if late and _AFTER_TAIL_RE.fullmatch(masked, late.end(), sent_end):
+                return sp.ANONYMOUS, None, pos, False
+        return None, None, None, False
+
+    def _after_fits(self, span: Span, after: re.Match[str]) -> bool:
+        # After a quote that ends its sentence ('"We will win." Peskov said ...'), a name and a
+        # verb may start a new statement: accept them only when the sentence ends soon after.
+        if (
+            self.text[span.end - 1] not in ".!?"
+            or self.text[span.closer + 1 : after.start() + 1].strip()
+        ):
+            return True
+        tail = self.masked[after.end() : after.end() + 80]
+        m = re.match(r"[^.!?\"“”~]{0,60}?[.!?]", tail)
+        return bool(m) and not re.search(r"\bthat\b", m.group())
+
+    def _continued(self, para: int, span: Span) -> _Who:
+        # Rule: an unattributed quote right after another one (same or next paragraph)
+        # continues the same speaker's words.
+        if self._previous is None:
+            return _NOBODY
+        prev_para, prev = self._previous
+        if prev.speaker is None or para - prev_para > 1:
+            return _NOBODY
+        if para != prev_para and span.opener != self.layout.para_starts[para]:
+            return _NOBODY
+        return _Who(prev.speaker, prev.speaker_role, True)
+
+    def _remember(self, who: _Who, pos: int) -> None:
+        if who.name is None:
+            return
+        if who.person:
+            i = bisect.bisect_right(self._people_at, pos)
+            self._people_at.insert(i, pos)
+            self._people.insert(i, who)
+        else:
+            self._last_body = (pos, who)
+
+    # -- speakers
+    def resolve(self, phrase: str, pos: int) -> tuple[str | None, str | None]:
+        """(canonical speaker, role) for a speaker phrase found at ``pos``."""
+        who = self.resolve_who(phrase, pos)
+        return who.name, who.role
+
+    def resolve_who(self, phrase: str, pos: int, *, appositive: str | None = None) -> _Who:
+        phrase = " ".join(phrase.split())
+        if not phrase:
+            return _NOBODY  # sp.ANONYMOUS
+        kind = sp.PRONOUNS.get(phrase.casefold())
+        if kind == "person":
+            return self._person_before(pos, phrase)
+        if kind == "body":
+            return self._last_body[1] if self._last_body else _NOBODY
+        if kind is not None:
+            return _NOBODY  # "they", "we": not one speaker
+        name, role = sp.split_role_name(phrase)
+        if role and appositive and _NAME_ONLY_RE.fullmatch(appositive):
+            # "The French president, François Hollande, said": the name is the appositive.
+            named, named_role = sp.split_role_name(appositive)
+            if named and named_role is None and not sp.is_institution(named):
+                name = named
+        role = role or sp.appositive_role(appositive)
+        role_only = name is None and role is not None
+        if role_only:
+            name = self._name_for_role(role, pos)
+        if name is None:
+            return _Who(None, role, False)
+        person = not sp.is_institution(name)
+        if len(name.split()) == 1 and person:
+            mention = self._mention(name)
+            if mention and (mention[0] < pos or not self.aliases.knows(name)):
+                name, role = mention[1], role or mention[2]
+            elif not self.aliases.knows(name) and name.isupper():
+                person = False  # an acronym: NATO, EU
+        if len(name.split()) > 1 and name.isupper():
+            name = name.title()  # a shouted transcript label: VLADIMIR PUTIN
+        canonical = self.aliases.canonical(name)
+        if role_only:
+            role = self._roles.get(canonical) or role  # "the minister": the role given before
+        # The role is the one given at the person's first mention, else the one given here.
+        if person:
+            mention = self._mention(canonical.split()[-1]) or self._mention(name.split()[-1])
+            if (
+                mention
+                and mention[2]
+                and mention[0] <= pos
+                and self.aliases.canonical(mention[1]) == canonical
+            ):
+                role = mention[2]
+        role = role or self._roles.get(canonical)
+        if role:
+            self._roles.setdefault(canonical, role)
+        if role and person:
+            self._role_names.setdefault(sp.tidy_role(role).casefold(), []).append((pos, canonical))
+        return _Who(canonical, sp.tidy_role(role), person)
+
+    def _mention(self, surname: str) -> tuple[int, str, str | None] | None:
+        """The first mention of ``surname`` with given names: (offset, full name, role)."""
+        if surname in self._mentions:
+            return self._mentions[surname]
+        found = None
+        text = self.text
+        if surname[:1].isupper() and surname not in sp.STOP_CAPS:
+            # str.find, not a regex with a look-behind: a literal scan is what keeps this linear.
+            at = text.find(surname)
+            while at >= 0 and found is None:
+                end = at + len(surname)
+                if not _word_char(text, at - 1) and not _word_char(text, end):
+                    chunk = sp.CHUNK_AT_END_RE.search(text, max(0, at - 120), end)
+                    name, role = sp.split_role_name(chunk.group()) if chunk else (None, None)
+                    if name and len(name.split()) > 1 and name.split()[-1] == surname:
+                        found = (at, name, role)
+                at = text.find(surname, end)
+        self._mentions[surname] = found
+        return found
+
+    def _name_for_role(self, role: str, pos: int) -> str | None:
+        """Who "the Kremlin spokesman" or "the Head of State" is: the person last named with
+        that role (or with its head word: "President ... Volodymyr Zelensky") before ``pos``."""
+        key = (sp.tidy_role(role) or "").casefold()
+        named = _latest_before(self._role_names.get(key, []), pos, 1)
+        if named:
+            return named[-1][1]
+        heads = [t for t in key.split() if sp.is_role_head(t)]
+        # ("the head of state" is the president, "the head of government" the prime minister)
+        head = next(
+            (h for phrase, h in _HEAD_SYNONYMS if phrase in key), heads[-1] if heads else None
+        )
+        if head is None:
+            return None
+        # Speakers already given a role with that head word, and "<role> <Name>" mentions.
+        named_before = [
+            (at, n, r)
+            for r, items in self._role_names.items()
+            if head in r.replace("-", " ").split()
+            for at, n in _latest_before(items, pos, 1)
+        ]
+        named_before += _latest_before(self._people_titled(head), pos, _LOOKBACK)
+        named_before.sort()
+        # The nearest one whose role shares the most words with this one.
+        wanted = set(key.split())
+        best = max(
+            reversed(named_before),
+            key=lambda item: len(wanted & set(item[2].split())),
+            default=None,
+        )
+        return best[1] if best else None
+
+    def _people_titled(self, head: str) -> list[tuple[int, str, str]]:
+        """(offset, canonical name, role) of every "<role with head> <Name>" in the text."""
+        if head in self._head_names:
+            return self._head_names[head]
+        found = []
+        text = self.text
+        for m in re.finditer(rf"(?i){re.escape(head)}\b", text):
+            if _word_char(text, m.start() - 1):
+                continue
+            # The whole phrase around the head word: "Deputy Head of the Office ... Ihor Zhovkva".
+            before = sp.CHUNK_AT_END_RE.search(text, max(0, m.start() - 60), m.end())
+            chunk = sp.CHUNK_RE.match(text, before.start() if before else m.start())
+            name, role = sp.split_role_name(chunk.group()) if chunk else (None, None)
+            if name and role and len(name.split()) > 1 and not sp.is_institution(name):
+                tidy = (sp.tidy_role(role) or "").casefold()
+                found.append((m.start(), self.aliases.canonical(name), tidy))
+        self._head_names[head] = found
+        return found
+
+    def _person_before(self, pos: int, pronoun: str | None) -> _Who:
+        """What "he" or "she" at ``pos`` refers to: the latest person named before it as a
+        speaker or as a sentence's subject, skipping one whose given name says the other gender.
+        """
+        wanted = None if pronoun is None else "f" if pronoun.casefold() == "she" else "m"
+
+        def fits(who: _Who) -> bool:
+            return wanted is None or sp.gender_of(who.name) in (wanted, None)
+
+        # Bounded look-backs (sentences, speakers) keep a pronoun's cost constant.
+        k = bisect.bisect_left(self._people_at, pos) - 1
+        floor = max(-1, k - _LOOKBACK)
+        first_seen = None
+        starts = self.layout.sent_starts
+        i = bisect.bisect_right(starts, pos) - 1
+        for j in range(i, max(i - _LOOKBACK, -1), -1):
+            # Speakers named after this sentence's start are more recent than its subject.
+            while k > floor and self._people_at[k] >= starts[j]:
+                who = self._people[k]
+                first_seen = first_seen or who
+                if fits(who):
+                    return who
+                k -= 1
+            if j < i:
+                if j not in self._subjects:  # an earlier sentence's subject does not change
+                    self._subjects[j] = self._subject_of(j, pos)
+                who = self._subjects[j]
+            else:
+                who = self._subject_of(j, pos)
+            if who is not None:
+                first_seen = first_seen or who
+                if fits(who):
+                    return who
+        for who in reversed(self._people[floor + 1 : k + 1]):
+            if fits(who):
+                return who
+        if first_seen is None and k >= 0:
+            first_seen = self._people[k]
+        return first_seen or _NOBODY
+
+    def _subject_of(self, j: int, pos: int) -> _Who | None:
+        """The person who is sentence ``j``'s subject, or the agent of "was stated by ..."."""
+        starts = self.layout.sent_starts
+        end = starts[j + 1] if j + 1 < len(starts) else len(self.masked)
+        for m in (
+            sp.PASSIVE_BY_RE.search(self.masked, starts[j], min(end, pos, starts[j] + 400)),
+            _SUBJECT_START_RE.match(self.masked, starts[j]),
+        ):
+            if m and sp.PRONOUNS.get(m.group("s").casefold()) is None:
+                appositive = m.groupdict().get("appos")
+                who = self.resolve_who(m.group("s"), starts[j], appositive=appositive)
+                if who.person and who.name and (" " in who.name or self._mention(who.name)):
+                    return who
+        return None
+
+    def attribute_plain(self, text: str) -> str | None:
+        """The speaker of a sentence without quotation marks ('Peskov said talks ...')."""
+        found = sp.lead_speaker(self.masked, fragment=False)
+        if found is None:
+            for m in re.finditer(r"[,;]\s+|\s[—–]\s", self.masked):
+                late = sp.AFTER_RE.match(self.masked, m.start())
+                if late:
+                    phrase, appos = sp.speaker_group(late)
+                    return self.resolve_who(phrase, m.start(), appositive=appos).name
+            return None
+        return self.resolve_who(found[0], found[2], appositive=found[1]).name
+
+
+def _latest_before(items: list[tuple], pos: int, n: int) -> list[tuple]:
+    """The last ``n`` of ``items`` (sorted by their first field, an offset) before ``pos``."""
+    i = bisect.bisect_left(items, (pos,))
+    return items[max(0, i - n) : i]
+
+
+def _word_char(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and (text[i].isalnum() or text[i] in "-_")

@@ -1,0 +1,618 @@
+"""Who said it: the alias table, names and roles in a phrase, and the attribution grammar.
+
+`stance.quotes` finds the quotation marks; this module answers the questions about people around
+them: is "Kremlin spokesman Dmitry Peskov" a role and a name (and which is which), which words of
+a sentence attribute a quote ("..., Peskov said", "said Peskov", "according to Peskov", "Peskov
+told reporters that ..."), and what is the one canonical spelling of a name (Zelenskyy, Zelenskiy
+-> "Volodymyr Zelensky"). Stdlib only; the default alias table is read lazily from aliases.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+
+from stance.errors import InputError
+
+__all__ = ["AliasFileError", "SpeakerAliases"]
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+class AliasFileError(InputError):
+    """A user's alias file that cannot be read (missing, not JSON/CSV, wrong shape)."""
+
+
+# -- the alias table -------------------------------------------------------------------------
+
+
+def _key(name: str) -> str:
+    """The lookup form of a name: no diacritics, case-folded, one space, no possessive."""
+    decomposed = unicodedata.normalize("NFKD", name.replace("’", "'"))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = re.sub(r"'s$", "", plain.strip())
+    return " ".join(plain.replace(".", ". ").split()).casefold().replace(". ", ".").rstrip(".")
+
+
+class SpeakerAliases:
+    """An alias -> canonical name table, e.g. "Zelenskyy" -> "Volodymyr Zelensky".
+
+    Lookups ignore case, diacritics and a possessive "'s". A full name that is not listed but
+    whose surname is ("Dmitri Peskov") maps to the listed person when the given names agree.
+    """
+
+    __slots__ = ("_given", "_table")
+
+    def __init__(self, table: Mapping[str, str] | None = None) -> None:
+        self._table: dict[str, str] = {}
+        self._given: dict[str, set[str]] = {}
+        for alias, canonical in (table or {}).items():
+            self._add(alias, canonical)
+
+    def _add(self, alias: str, canonical: str) -> None:
+        self._table[_key(alias)] = canonical
+        self._table.setdefault(_key(canonical), canonical)
+        # Given names (and their initials) of the canonical person, for the surname fallback.
+        given = self._given.setdefault(canonical, set())
+        for name in (alias, canonical):
+            for token in _key(name).split()[:-1]:
+                given.update((token, token[0]))
+
+    @classmethod
+    def default(cls) -> SpeakerAliases:
+        """The table shipped with the package (about 70 public figures)."""
+        return _default_aliases()
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> SpeakerAliases:
+        """The default table with a user's file merged over it.
+
+        JSON: ``{"alias": "Canonical Name"}`` or ``{"Canonical Name": ["alias", ...]}``.
+        CSV: two columns, alias then canonical name (a header row ``alias,canonical`` is skipped).
+        """
+        merged = cls()
+        merged._table = dict(_default_aliases()._table)
+        merged._given = {k: set(v) for k, v in _default_aliases()._given.items()}
+        for alias, canonical in _read_alias_file(Path(path)):
+            merged._add(alias, canonical)
+        return merged
+
+    def canonical(self, name: str) -> str:
+        """The canonical spelling of ``name``; ``name`` itself (tidied) when it is not listed."""
+        name = " ".join(name.split())
+        key = _key(name)
+        if key in self._table:
+            return self._table[key]
+        tokens = key.split()
+        # An honorific or title word in front ("Mr Peskov", "President Putin") is not the name.
+        while len(tokens) > 1 and tokens[0].rstrip(".") in _HONORIFIC_KEYS:
+            tokens = tokens[1:]
+            if " ".join(tokens) in self._table:
+                return self._table[" ".join(tokens)]
+        if len(tokens) > 1 and tokens[-1] in self._table:
+            person = self._table[tokens[-1]]
+            if tokens[0] in self._given.get(person, ()) or tokens[0][0] in self._given.get(
+                person, ()
+            ):
+                return person
+        return re.sub(r"['’]s$", "", name)
+
+    def knows(self, name: str) -> bool:
+        """Whether ``name`` is listed (as an alias or a canonical name)."""
+        return _key(name) in self._table
+
+    def __len__(self) -> int:
+        return len(set(self._table.values()))
+
+    def __repr__(self) -> str:
+        return f"SpeakerAliases({len(self)} people, {len(self._table)} spellings)"
+
+
+@functools.lru_cache(maxsize=1)
+def _default_aliases() -> SpeakerAliases:
+    # Read on first use, not at import: importing stance.quotes stays cheap.
+    raw = json.loads(resources.files("stance").joinpath("aliases.json").read_text(encoding="utf-8"))
+    table = SpeakerAliases()
+    for canonical, alias in _pairs_from_json(raw, Path("aliases.json")):
+        table._add(alias, canonical)
+    return table
+
+
+def _read_alias_file(path: Path) -> list[tuple[str, str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as err:
+        raise AliasFileError(f"{path}: cannot read the alias file ({err.strerror or err})") from err
+    except UnicodeDecodeError as err:
+        raise AliasFileError(
+            f"{path}: the alias file is not UTF-8 text; re-save it as UTF-8"
+        ) from err
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise AliasFileError(
+                f"{path}: not valid JSON ({err.msg} at line {err.lineno})"
+            ) from err
+        return [(alias, canonical) for canonical, alias in _pairs_from_json(raw, path)]
+    pairs = []
+    for line_no, row in enumerate(csv.reader(text.splitlines()), start=1):
+        if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+            continue
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise AliasFileError(
+                f"{path}: line {line_no}: expected two columns 'alias,canonical name', got {row!r}"
+            )
+        if line_no == 1 and _key(row[0]) == "alias":
+            continue  # the header row
+        pairs.append((row[0].strip(), row[1].strip()))
+    return pairs
+
+
+def _pairs_from_json(raw: object, path: Path) -> Iterator[tuple[str, str]]:
+    """(canonical, alias) pairs from either JSON shape; keys starting with "_" are comments."""
+    if not isinstance(raw, dict):
+        raise AliasFileError(f"{path}: expected a JSON object of alias -> canonical name")
+    for key, value in raw.items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, str):  # {"alias": "Canonical"}
+            yield value, key
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            yield key, key  # {"Canonical": [aliases]}
+            for alias in value:
+                yield key, alias
+        else:
+            raise AliasFileError(
+                f"{path}: the value of {key!r} must be a canonical name or a list of aliases"
+            )
+
+
+# -- words ---------------------------------------------------------------------------------
+
+# Nouns that head a role ("Kremlin spokesman", "Foreign Minister"); the name follows them.
+ROLE_HEADS = _words(
+    """president minister spokesman spokeswoman spokesperson secretary chief head adviser
+    advisor aide envoy ambassador commander general leader mayor governor chairman
+    chairwoman chair director official negotiator deputy lawmaker speaker prosecutor
+    ombudsman ombudswoman commissioner chancellor premier diplomat counterpart lieutenant
+    colonel major captain sergeant admiral marshal correspondent analyst member
+    representative pope patriarch king queen prince emir sheikh senator congressman
+    congresswoman mp professor ceo founder investor writer author editor journalist
+    commentator expert economist strategist vice-president coordinator lady"""
+)
+# Lower-case words that may sit inside a role or an institution ("foreign policy chief").
+_ROLE_WORDS = ROLE_HEADS | _words(
+    """foreign defence defense press policy security national prime vice senior top former
+    acting first interior finance economy economic health energy justice affairs state
+    presidential parliamentary military intelligence armed forces staff office ministry
+    delegation team human rights government general's chief's"""
+)
+_HONORIFIC_KEYS = _words(
+    """mr mrs ms dr gen lt col sen rep gov prof sgt capt adm maj sir lord dame president
+    minister chancellor premier pope patriarch king queen prince"""
+)
+# Capitalised words that start a sentence or a clause but never a name.
+STOP_CAPS = _words(
+    """The A An But And Or So Yet Still Also However Meanwhile Earlier Later Then Now Instead
+    On In At By For From To With Without After Before When While As Although Though If Since
+    Asked Speaking Addressing Writing Responding Referring Commenting Following Despite
+    During This That These Those There Here It Its His Her Their Our My We You They He She I
+    Mr Mrs Ms Dr Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February
+    March April May June July August September October November December Today Yesterday
+    Tomorrow Last Next Thank Thanks Dear Good Please Yes No Well Indeed Finally Moreover
+    Furthermore Separately Overall Elsewhere Officials Analysts Experts Critics Residents
+    Witnesses Sources Diplomats Observers Reports Others Many Some Both All Several
+    Authorities Lawmakers Protesters Soldiers Troops Commentators Supporters Opponents
+    Ukrainians Russians Americans Europeans People Everyone Nobody Police Prosecutors
+    Investigators Doctors Journalists Reporters Media Statement Report Who Which What Where
+    Why How According"""
+)
+# Capitalised single words that are places, states or bodies, never a person's surname.
+NON_PERSONS = _words(
+    """Moscow Kyiv Kiev Ukraine Russia Washington Beijing Brussels London Paris Berlin Kremlin
+    NATO EU UN US USA UK Pentagon Ankara Istanbul Minsk Warsaw Tehran China Turkey Germany
+    France Britain Poland America Europe Belarus Iran Israel Japan India Hamas Hezbollah
+    Gazprom TASS Interfax RIA Reuters AFP AP BBC CNN Bloomberg Vatican Kremlin's Crimea
+    Donbas Donbass Mariupol Kharkiv Odesa Odessa Kherson Zaporizhzhia Bakhmut Geneva Vienna
+    Rome Budapest Tokyo Seoul Delhi Riyadh Doha Qatar Saudi Ukraine's Russia's Moscow's
+    Kyiv's Washington's Beijing's"""
+)
+# Words that make a capitalised phrase a body, not a person ("Russian Foreign Ministry").
+INSTITUTION_WORDS = _words(
+    """ministry kremlin house office council parliament rada duma government department agency
+    service committee commission union organization organisation nations forces army navy
+    command staff embassy mission bank fund court party federation republic states kingdom
+    administration cabinet secretariat alliance nato eu un pentagon headquarters group
+    company corporation institute university centre center times post news press network
+    channel television tv radio agency gazprom rosatom"""
+)
+PRONOUNS = {"he": "person", "she": "person", "it": "body", "they": "plural", "we": "plural"}
+
+UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĖĘĚĜĞĠĢĤĪĮİĴĶĹĻĽŁŃŅŇŌŐŒŔŘŚŜŞŠŢŤŪŮŰŲŴŶŸŹŻŽ"
+# One capitalised token: a word ("Peskov", "Ukraine's", "Lvova-Belova"), initials ("U.S.", "V.")
+# or an abbreviated honorific ("Mr.", "Gen.").
+_CAP = (
+    rf"(?:(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sen|Rep|Gov|Prof|Sgt|Capt|Adm|Maj|St)\.(?=\s)"
+    rf"|(?:[{UPPER}]\.)+(?=\s)|(?:(?:al|el|ad|as|ash|at|ar|an|az)-|d['’])?[{UPPER}](?:[\w'’\-]|\.(?=\w))*)"
+)
+_ROLE_LC = "|".join(sorted((w for w in _ROLE_WORDS if "'" not in w), key=len, reverse=True))
+_TOKEN = rf"(?:{_CAP}|(?:{_ROLE_LC})(?:'s|’s)?\b)"
+_CONNECTOR = r"(?:of(?:\s+the)?|for|de|da|di|do|dos|von|van|der|den|al|el|bin|ibn|le|la|du|y)"
+# A speaker phrase: capitalised tokens and role words, with "of"/"for" or name particles between
+# them ("U.S. Secretary of State Antony Blinken", "Ursula von der Leyen").
+CHUNK = (
+    rf"(?:(?:the|The)\s+|(?:\b(?:von|van|de|der|den|da|bin|ibn)\s+)+(?=[{UPPER}]))?"
+    rf"{_TOKEN}(?:\s+(?:{_CONNECTOR}\s+)*{_TOKEN}){{0,9}}"
+)
+PRONOUN = r"(?:\b(?:[Hh]e|[Ss]he|[Ii]t|[Tt]hey)\b)"
+SPEECH_VERB_WORDS = _words(
+    """said says say saying told tells telling added adds adding noted notes noting stressed
+    stresses stressing warned warns warning wrote writes writing posted posts posting
+    insisted insists insisting argued argues arguing asked asks replied replies replying
+    declared declares claimed claims explained explains explaining emphasised emphasized
+    emphasises emphasizes emphasising emphasizing underlined underlines underscored
+    underscores recalled recalls announced announces continued continues commented comments
+    remarked stated states observed suggested suggests acknowledged acknowledges admitted
+    admits conceded tweeted responded answered urged urges complained vowed vows pledged
+    promised predicted cautioned concluded affirmed reiterated reiterates repeated assured
+    maintained countered retorted mentioned highlighted echoed quipped joked lamented
+    boasted contended believes thinks confirmed denied demanded predicted told"""
+)
+# Verbs that report someone's words only when a fragment follows them: "called the plan
+# "absurd"", "described talks as "premature"" (immediately before a quote they name a thing).
+_CHARACTERISING_VERBS = _words(
+    """called calls calling described describes describing dismissed dismisses branded labelled
+    labeled termed denounced slammed condemned criticised criticized praised hailed welcomed
+    accused rejected"""
+)
+SPEECH_VERB = (
+    r"(?:(?:was|were|is|has\s+been)\s+quoted\s+(?:as\s+saying|by)|pointed\s+out|went\s+on"
+    rf"|{'|'.join(sorted(set(SPEECH_VERB_WORDS), key=len, reverse=True))})\b"
+)
+REPORTING_VERB = rf"(?:{SPEECH_VERB}|(?:{'|'.join(_CHARACTERISING_VERBS)})\b)"
+# Words allowed between a speaker and the verb: "Peskov also said", "Peskov on Wednesday said".
+ADV = (
+    r"(?:[a-z]+ly|also|later|earlier|previously|again|then|has|had|have|was|is|would|will|once"
+    r"|further|on\s+[A-Z][a-z]+day|last\s+week|himself|herself|too|separately)"
+)
+# An appositive between commas: "Dmytro Kuleba, Ukraine's foreign minister, said".
+APPOS = r",\s+(?P<appos>[^,.;:!?\"“”«»()\n]{2,90}?),"
+# A role after an inverted attribution: 'said Steve Witkoff, the U.S. special envoy'.
+_TAIL_APPOS = r"(?:,\s+(?P<tail>(?:the|a|an)\s+(?:[^,.;:!?\"“”«»()\n]|\.(?=\w|\s+[a-z])){2,90}))?"
+
+# After a closing mark: ', Peskov said' / ', said Peskov' / ', according to Peskov' / ', he added'.
+AFTER_RE = re.compile(
+    rf"[ \t]*(?:[,;]|[—–]|--)?\s*(?:"
+    rf"(?P<v1>{SPEECH_VERB})\s+(?P<s1>{CHUNK}|{PRONOUN}\b){_TAIL_APPOS}"
+    rf"|according\s+to\s+(?P<s2>{CHUNK})"
+    rf"|(?P<s3>{CHUNK}|{PRONOUN}\b)(?:{APPOS})?\s+(?:{ADV}\s+){{0,3}}(?P<v3>{SPEECH_VERB}))"
+)
+# A relative clause's subject: "Volodymyr Zelensky, who wrote on X that ...".
+REL_SUBJECT_RE = re.compile(rf"(?P<s>{CHUNK}),?\s+who\s+(?:{ADV}\s+){{0,3}}$")
+# Someone not named: "a senior European diplomat said", "said one official".
+# ("the ministry said", "his office said": a body or a person who can speak, not "the report".)
+_SPEAKING_NOUNS = (
+    r"(?:officials?|ministry|minister|spokes(?:man|woman|person)|statement|office|embassy"
+    r"|government|authorities|military|army|command|president|sources?|diplomats?|aides?"
+    r"|advisers?|advisors?|envoys?|delegation|negotiators?|leaders?|mayor|governor|prosecutors?"
+    r"|agency|service|department|council|committee|commission|party|presidency|administration"
+    r"|cabinet|parliament|lawmakers?|senators?|general|commanders?|officers?|staff|kremlin)"
+)
+ANONYMOUS_BEFORE_RE = re.compile(
+    rf"\b(?:(?:[Aa]n?|[Oo]ne|[Aa]nother|[Tt]wo|[Ss]ome|[Ss]everal)\s+[^,;:.!?\"“”«»~\n]{{1,60}}?"
+    rf"|(?:[Tt]he|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts)\s+(?:[a-z-]+\s+){{0,3}}{_SPEAKING_NOUNS})"
+    rf"(?:,[^,;:.!?\"“”«»~\n]{{1,60}},)?\s+(?:{ADV}\s+){{0,2}}$"
+)
+_NOT_A_SUBJECT = (
+    r"(?:and|or|but|nor|that|which|who|whom|as|while|when|where|because|if|though|although|to"
+    r"|for|of|in|on|at|with|from|by|than|then|so|he|she|it|they|we|i|you|this|these|those)"
+)
+# After a closing mark, a lower-case subject: '"...," a senior diplomat said', '"...,"
+# officials told Reuters', '"...," said one official'.
+ANONYMOUS_AFTER_RE = re.compile(
+    rf"[ \t]*(?:[,;]|[—–]|--)?[ \t]*(?:(?:[Aa]n?|[Oo]ne|[Aa]nother|[Tt]wo|[Ss]ome|[Ss]everal)\s+"
+    rf"[^,.;:!?\"“”«»~\n]{{1,60}}?\s+(?:{ADV}\s+){{0,2}}{SPEECH_VERB}"
+    rf"|(?:the\s+|his\s+|her\s+|their\s+|its\s+)?(?!{_NOT_A_SUBJECT}\b)[a-z][\w-]*"
+    rf"(?:\s+[a-z][\w-]*){{0,4}}?"
+    rf"\s+(?:{ADV}\s+){{0,2}}{SPEECH_VERB}"
+    rf"|{SPEECH_VERB}\s+(?:a|an|one|another|two|some|several|the\s+[a-z]|[a-z]+s\b))"
+)
+# A speaker right before a verb found earlier in the sentence: "Zelensky said last week that...".
+SUBJECT_BEFORE_RE = re.compile(rf"(?P<s>{CHUNK}|{PRONOUN})(?:{APPOS})?\s+(?:{ADV}\s+){{0,3}}$")
+# A speaker right after the verb, ending the lead-in: 'said Peskov: "..."'.
+SUBJECT_AFTER_RE = re.compile(rf"\s+(?:by\s+)?(?P<s>{CHUNK}){_TAIL_APPOS}\s*[,:]?\s*$")
+# The agent of a passive report: "This was stated by Adviser Mykhailo Podolyak."
+PASSIVE_BY_RE = re.compile(
+    rf"\b(?:was|were|has\s+been|had\s+been)\s+{SPEECH_VERB}\s+by\s+(?P<s>{CHUNK})"
+)
+ACCORDING_RE = re.compile(rf"\b[Aa]ccording\s+to\s+(?P<s>{CHUNK})")
+VERB_RE = re.compile(rf"\b{REPORTING_VERB}")
+CHUNK_AT_END_RE = re.compile(rf"{CHUNK}$")
+CHUNK_RE = re.compile(CHUNK)
+_TOKEN_RE = re.compile(rf"{_CAP}|\S+")
+
+
+def split_role_name(phrase: str) -> tuple[str | None, str | None]:
+    """ "Ukrainian Foreign Minister Dmytro Kuleba" -> (name, role): the name and the role in it.
+
+    The name is the run of capitalised words after the last role word; the role is what comes
+    before it. A phrase with no name ("the Kremlin spokesman") gives (None, role); a possessive
+    before a role word ("Zelensky's spokesman") gives the possessor as the name: the person
+    nearest the verb.
+    """
+    tokens = phrase.split()
+    # Leading articles, connectives, weekdays and honorifics are not part of a name or a role
+    # (but "He" before a capitalised word is a name: Vice Premier He Lifeng).
+    while tokens and (tokens[0] in STOP_CAPS or tokens[0] == "the"):
+        if tokens[0] in ("He", "She") and len(tokens) > 1 and is_capitalised(tokens[1]):
+            break
+        tokens = tokens[1:]
+    if not tokens:
+        return None, None
+    # The role's head is its last role noun; a possessive ("the President's Office") is not one.
+    # ("General Staff" is a body: a role noun followed by a body word is not a head.)
+    head = max(
+        (
+            i
+            for i, t in enumerate(tokens)
+            if is_role_head(t)
+            and not (i + 1 < len(tokens) and bare_word(tokens[i + 1]) in INSTITUTION_WORDS)
+        ),
+        default=-1,
+    )
+    name = _trailing_name(tokens[head + 1 :])
+    rest = tokens[head + 1 :]
+    parts = name.split() if name else []
+    joint = rest[len(rest) - len(parts) - 1] if head >= 0 and len(rest) > len(parts) else ""
+    if parts and (joint in ("of", "for", "the") or joint.endswith(("'s", "’s"))):
+        # "President of Russia Vladimir Putin": the capitalised run starts with the object of
+        # the role's of-phrase; the name is its last two words ("Ursula von der Leyen": the
+        # particles stay). "Head of State" alone has no name; "chief of staff Andriy Yermak"
+        # needs no cut.
+        words = [i for i, t in enumerate(parts) if t not in _PARTICLES]
+        if len(words) >= 3:
+            parts = parts[words[-2] :]
+        elif len(words) == 2 and parts[0] in NON_PERSONS:
+            parts = parts[1:]
+        else:
+            parts = []
+        name = " ".join(parts) or None
+    if name is None or (head < 0 and name.casefold() in INSTITUTION_WORDS):
+        # "Zelensky's spokesman", "Zelensky's office": the person nearest the verb.
+        possessor = _possessor(tokens)
+        if possessor:
+            return possessor, " ".join(tokens)
+        # "Russian defence ministry", "the Prime Minister's Office": the phrase is a body.
+        # (With a role word it is a person's role: "the Head of the President's Office".)
+        body = any(bare_word(t) in INSTITUTION_WORDS for t in tokens)
+        if head < 0 and body and tokens[0][:1].isupper():
+            return " ".join(tokens), None
+        return None, (" ".join(tokens) if head >= 0 else None)
+    n = len(name.split())
+    body = head < 0 and bare_word(name.split()[-1]) in INSTITUTION_WORDS and len(tokens) > n
+    if body and tokens[-n - 1].endswith(("'s", "’s")):
+        return " ".join(tokens[-n - 1 :]), None  # "Russia's Defence Ministry"
+    role = " ".join(tokens[: len(tokens) - n]) if head >= 0 else None
+    return name, role or None
+
+
+def is_role_head(token: str) -> bool:
+    # "Secretary-General", "Vice-President": a hyphenated role noun is a head too.
+    low = token.casefold()
+    return low in ROLE_HEADS or ("-" in low and any(p in ROLE_HEADS for p in low.split("-")))
+
+
+def bare_word(token: str) -> str:
+    return re.sub(r"['’]s$", "", token).casefold()
+
+
+def _trailing_name(tokens: list[str]) -> str | None:
+    """The run of capitalised tokens (with name particles) that ends the phrase."""
+    out: list[str] = []
+    for token in reversed(tokens):
+        if (is_capitalised(token) and not token.endswith(("'s", "’s"))) or (
+            token in _PARTICLES and out
+        ):
+            out.append(token)
+        else:
+            break
+    while len(out) > 1 and out[-1] in _HONORIFICS_AND_ARTICLES:
+        out.pop()  # "Mr Peskov" -> "Peskov"
+    return " ".join(reversed(out)) or None
+
+
+_HONORIFICS_AND_ARTICLES = _words("Mr Mr. Mrs Mrs. Ms Ms. Dr Dr. The A An")
+_NAME_PREFIX_RE = re.compile(r"(?:al|el|ad|as|ash|at|ar|an|az)-\w|d['’]\w")
+
+
+def is_capitalised(token: str) -> bool:
+    # "Peskov", and Arabic or French names that start lower-case: "al-Hayya", "d'Estaing".
+    return token[:1].isupper() or bool(_NAME_PREFIX_RE.match(token))
+
+
+_PARTICLES = _words("von van der den de da bin ibn al el")
+
+
+def _possessor(tokens: list[str]) -> str | None:
+    # "Zelensky's spokesman" -> Zelensky; "the President's Office" has no person's name.
+    for i in range(len(tokens) - 1, -1, -1):
+        owner = tokens[i][:-2]
+        if (
+            tokens[i].endswith(("'s", "’s"))
+            and not is_role_head(owner)
+            and owner not in NON_PERSONS
+        ):
+            name = _trailing_name([*tokens[:i], owner])
+            if name:
+                return name
+    return None
+
+
+# Given names that do not end in -a but are women's, and -a names that are men's.
+_FEMALE_NAMES = _words(
+    """ursula karine christine mette agnes catherine janet susan hillary nancy theresa liz
+    elizabeth margaret marine ingrid nikki kristi tulsi karin beate ruth michele jill linda
+    caroline margrethe ine kaja"""
+)
+_MALE_A_NAMES = _words(
+    """mykola nikola ilya nikita luca andrea joshua sasha musa isa mustafa hamza moussa misha
+    kostya dima vova yura kolya foma kuzma"""
+)
+
+
+def gender_of(name: str | None) -> str | None:
+    """ "f", "m" or None (unknown) from a name's given name, or a Slavic surname's ending."""
+    if not name:
+        return None
+    tokens = _key(name).split()
+    if len(tokens) == 1:
+        if tokens[0].endswith(("ova", "eva", "ina", "ska", "skaya", "aya")):
+            return "f"  # Zakharova, Zelenska
+        return "m" if tokens[0].endswith(("ov", "ev", "in", "sky", "skyy", "skiy", "yi")) else None
+    given = tokens[0]
+    if given in _FEMALE_NAMES or (given.endswith("a") and given not in _MALE_A_NAMES):
+        return "f"
+    return "m"
+
+
+def is_institution(name: str) -> bool:
+    """Whether a speaker name is a body or a place ("Russian Foreign Ministry", "Moscow")."""
+    tokens = name.split()
+    if len(tokens) == 1:
+        return name in NON_PERSONS or name.isupper()
+    return any(t.casefold().strip("'’s") in INSTITUTION_WORDS for t in tokens)
+
+
+# -- attribution: who speaks in the words around a quote ----------------------------------
+
+LEAD_LABEL_RE = re.compile(rf"\s*(?P<s>{CHUNK})\s*:\s*$")
+
+
+def lead_speaker(lead: str, *, fragment: bool) -> tuple[str, str | None, int] | None:
+    """The speaker of the reporting verb nearest the quote in the words before it.
+
+    Returns (phrase, appositive, offset of the phrase in ``lead``) or None; the phrase is
+    ANONYMOUS for a speaker who is not named ("a source in the delegation said").
+    """
+    if not lead.strip():
+        return None
+    if m := ACCORDING_RE.search(lead):
+        return m.group("s"), None, m.start("s")
+    verbs = list((VERB_RE if fragment else _SPEECH_VERB_RE).finditer(lead))
+    for k in range(len(verbs) - 1, -1, -1):
+        found = _verb_subject(lead, verbs[k])
+        if found is None:
+            continue
+        # A verb inside the that-clause of an earlier one reports the earlier speaker's words:
+        # "Peskov told reporters that the president had answered "around 80" questions".
+        # So does an unnamed speaker's verb inside a named one's report ("The White House said
+        # the two leaders had agreed ...").
+        for earlier in verbs[:k]:
+            outer = _verb_subject(lead, earlier)
+            if (
+                outer
+                and outer[0]
+                and (found[0] == ANONYMOUS or _THAT_RE.search(lead, earlier.end(), found[2]))
+            ):
+                return outer
+        return found
+    if m := LEAD_LABEL_RE.fullmatch(lead):
+        return m.group("s"), None, m.start("s")
+    return None
+
+
+def _verb_subject(lead: str, verb: re.Match[str]) -> tuple[str, str | None, int] | None:
+    """Who the verb's subject is: before it, in a "who" clause, unnamed, or after it."""
+    floor = max(0, verb.start() - 160)
+    # "Volodymyr Zelensky, who wrote on X that ..."
+    if m := REL_SUBJECT_RE.search(lead, floor, verb.start()):
+        return m.group("s"), None, m.start("s")
+    # "Kremlin spokesman Dmitry Peskov said on Wednesday that ..."
+    m = SUBJECT_BEFORE_RE.search(lead, floor, verb.start())
+    if m and names_someone(m.group("s")):
+        return m.group("s"), m.group("appos"), m.start("s")
+    # "Russia's demands, a source in the delegation said, were ..."
+    if m := ANONYMOUS_BEFORE_RE.search(lead, max(0, verb.start() - 80), verb.start()):
+        return ANONYMOUS, None, m.start()
+    # 'said Peskov: "...'
+    m = SUBJECT_AFTER_RE.match(lead, verb.end())
+    if m and names_someone(m.group("s")):
+        return m.group("s"), m.group("tail"), m.start("s")
+    return None
+
+
+_THAT_RE = re.compile(r"\bthat\b")
+# The speaker phrase of an attribution to someone not named: it is attributed, to nobody.
+ANONYMOUS = ""
+
+
+_SPEECH_VERB_RE = re.compile(rf"\b{SPEECH_VERB}")
+
+
+def names_someone(phrase: str) -> bool:
+    """Whether a speaker phrase is a pronoun or holds a name or a role ("This" does not)."""
+    return phrase.casefold() in PRONOUNS or split_role_name(phrase) != (None, None)
+
+
+def speaker_group(m: re.Match[str]) -> tuple[str, str | None]:
+    """(speaker phrase, appositive) of an AFTER_RE match."""
+    return m.group("s1") or m.group("s2") or m.group("s3"), m.group("appos") or m.group("tail")
+
+
+def appositive_role(appositive: str | None) -> str | None:
+    # "Dmytro Kuleba, Ukraine's foreign minister, said": a role only when it has a role word.
+    if not appositive or not any(bare_word(w) in ROLE_HEADS for w in appositive.split()):
+        return None
+    if re.match(r"(?i)(?:who|which|whose|speaking|writing|asked)\b", appositive):
+        return None
+    return tidy_role(appositive)
+
+
+def tidy_role(role: str | None) -> str | None:
+    if not role:
+        return None
+    role = re.sub(r"^(?:the|a|an)\s+", "", role.strip(" ,"), flags=re.I)
+    return role or None
+
+
+def is_question_label(label: str) -> bool:
+    # "Question from the audience", "Journalist (retranslated)", "Q."
+    first = label.split()[0].casefold().rstrip(".")
+    return first in QUESTION_LABELS and (
+        len(label.split()) == 1 or " from " in label or " of " in label
+    )
+
+
+# -- transcript labels ---------------------------------------------------------------------
+
+# Turn labels of the people asking, not the public figure answering: not quotes.
+QUESTION_LABELS = _words(
+    """question questions q journalist journalists reporter reporters moderator host hosts
+    interviewer presenter anchor audience participant participants voice voices remark
+    remarks replica caller announcer narrator unidentified speaker correspondent"""
+)
+# Words that make "Word Word:" a heading or a label, not a speaker.
+LABEL_STOP = _words(
+    """Related Original Read More Note Notes Photo Photos Source Sources Update Updated Watch
+    Video Tags Tag See Also Editor Editor's Correction Disclaimer Summary Background
+    Analysis Opinion Transcript Full Text Breaking Latest Timeline Contents Figure Chart Map
+    Image Caption Credit Credits Location Date Time Subject Topic Topics Keywords Category
+    Share Comments Advertisement Key Quote Headline Lead Title Part Chapter Section Step Day
+    Week Exclusive Live Posted Published Article Articles News Story Stories Agenda Question
+    Answer Listen Follow Subscribe Warning Alert Today Tonight What Why How When Where Who
+    Here Statement Reuters AFP AP TASS Interfax URL Link Links Email Tel Fax Note"""
+)
+NOT_BEFORE_LABEL = _words(
+    """from to for with by of at on in about and or but than as like between among thanked
+    urged called met meets meeting with visited phoned invited congratulated"""
+) - {"meeting"}
