@@ -29,6 +29,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+# At module level, not inside trivial_app: with postponed annotations FastAPI resolves
+# `request: Request` in the module's globals, and a local import would make it a query parameter
+# (every request a 422: the baseline would be measuring validation errors).
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
 ROOT = Path(__file__).resolve().parent.parent
 CONSTANT = json.dumps(
     {
@@ -42,11 +48,8 @@ CONSTANT = json.dumps(
 ).encode()
 
 
-def trivial_app():  # noqa: ANN201
+def trivial_app():
     """The baseline: a FastAPI POST /predict that reads its body and returns a constant."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import Response
-
     app = FastAPI()
 
     @app.post("/predict")
@@ -101,7 +104,8 @@ def wrk_script(bodies: list[bytes], path: str) -> str:
         "local i = 0",
         "request = function()",
         "  i = i % #bodies + 1",
-        f'  return wrk.format("POST", "{path}", {{["Content-Type"] = "application/json"}}, bodies[i])',
+        '  local headers = {["Content-Type"] = "application/json"}',
+        f'  return wrk.format("POST", "{path}", headers, bodies[i])',
         "end",
     ]
     return "\n".join(lines)
@@ -112,8 +116,19 @@ def run_wrk(url: str, script: str, seconds: int, connections: int) -> dict[str, 
         handle.write(script)
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", handle.name, url],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                handle.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         os.unlink(handle.name)
@@ -122,7 +137,13 @@ def run_wrk(url: str, script: str, seconds: int, connections: int) -> dict[str, 
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors += int(non2xx.group(1)) if non2xx else 0
-    return {"rps": rps, "p50": _ms(out, "50%"), "p99": _ms(out, "99%"), "errors": errors, "requests": total}
+    return {
+        "rps": rps,
+        "p50": _ms(out, "50%"),
+        "p99": _ms(out, "99%"),
+        "errors": errors,
+        "requests": total,
+    }
 
 
 def _ms(out: str, pct: str) -> float:
@@ -131,7 +152,9 @@ def _ms(out: str, pct: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-async def _async_load(port: int, path: str, bodies: list[bytes], seconds: int, connections: int) -> dict[str, float]:
+async def _async_load(
+    port: int, path: str, bodies: list[bytes], seconds: int, connections: int
+) -> dict[str, float]:
     """A keep-alive HTTP/1.1 client on raw asyncio streams (no client library in the way)."""
     latencies: list[float] = []
     errors = 0
@@ -171,9 +194,13 @@ async def _async_load(port: int, path: str, bodies: list[bytes], seconds: int, c
     }
 
 
-def load(port: int, path: str, bodies: list[bytes], seconds: int, connections: int) -> dict[str, float]:
+def load(
+    port: int, path: str, bodies: list[bytes], seconds: int, connections: int
+) -> dict[str, float]:
     if shutil.which("wrk"):
-        return run_wrk(f"http://127.0.0.1:{port}{path}", wrk_script(bodies, path), seconds, connections)
+        return run_wrk(
+            f"http://127.0.0.1:{port}{path}", wrk_script(bodies, path), seconds, connections
+        )
     return asyncio.run(_async_load(port, path, bodies, seconds, connections))
 
 
@@ -181,8 +208,9 @@ def summarize(name: str, runs: list[dict[str, float]]) -> dict[str, float]:
     med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     med["errors"] = sum(run["errors"] for run in runs)
     print(
-        f"  {name:<28} {med['rps']:9.0f} req/s   p50 {med['p50']:6.2f} ms   p99 {med['p99']:6.2f} ms   "
-        f"errors {int(med['errors'])}   (median of {len(runs)} runs of {int(med['requests'])} requests)"
+        f"  {name:<28} {med['rps']:9.0f} req/s   p50 {med['p50']:6.2f} ms   "
+        f"p99 {med['p99']:6.2f} ms   errors {int(med['errors'])}   "
+        f"(median of {len(runs)} runs of {int(med['requests'])} requests)"
     )
     return med
 
@@ -191,9 +219,17 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--trivial-server":
         import uvicorn
 
-        uvicorn.run(trivial_app(), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+        uvicorn.run(
+            trivial_app(),
+            host="127.0.0.1",
+            port=int(sys.argv[2]),
+            log_level="warning",
+            access_log=False,
+        )
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
@@ -201,25 +237,45 @@ def main() -> None:
     args = parser.parse_args()
 
     stance_port, trivial_port = free_port(), free_port()
-    serve = [sys.executable, "-m", "stance.cli", "serve", "--port", str(stance_port), "--log-level", "warning", "--no-access-log"]
+    serve = [
+        sys.executable,
+        "-m",
+        "stance.cli",
+        "serve",
+        "--port",
+        str(stance_port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     if args.model:
         serve += ["--model", args.model]
     servers = [
         start(serve, stance_port),
-        start([sys.executable, str(Path(__file__).resolve()), "--trivial-server", str(trivial_port)], trivial_port),
+        start(
+            [sys.executable, str(Path(__file__).resolve()), "--trivial-server", str(trivial_port)],
+            trivial_port,
+        ),
     ]
     try:
         texts = quotes(500)
         bodies = [json.dumps({"text": t}).encode() for t in texts]
         client = "wrk" if shutil.which("wrk") else "asyncio keep-alive client"
-        print(f"client: {client}, {args.connections} connections, {args.seconds} s a run, {args.rounds} rounds alternating")
+        print(
+            f"client: {client}, {args.connections} connections, {args.seconds} s a run, "
+            f"{args.rounds} rounds alternating"
+        )
         # Warm both up so the first round is not paying for imports and first-call caches.
         load(stance_port, "/predict", bodies, 2, args.connections)
         load(trivial_port, "/predict", bodies, 2, args.connections)
         trivial_runs, stance_runs = [], []
         for _ in range(args.rounds):
-            trivial_runs.append(load(trivial_port, "/predict", bodies, args.seconds, args.connections))
-            stance_runs.append(load(stance_port, "/predict", bodies, args.seconds, args.connections))
+            trivial_runs.append(
+                load(trivial_port, "/predict", bodies, args.seconds, args.connections)
+            )
+            stance_runs.append(
+                load(stance_port, "/predict", bodies, args.seconds, args.connections)
+            )
         print("POST /predict, one quote per request:")
         trivial = summarize("trivial FastAPI endpoint", trivial_runs)
         ours = summarize("stance serve /predict", stance_runs)
@@ -228,11 +284,15 @@ def main() -> None:
             f"p99 latency {ours['p99'] / trivial['p99']:.2f}"
         )
         batch_bodies = [
-            json.dumps({"items": [{"text": t} for t in texts[k : k + 100]]}).encode() for k in range(0, 400, 100)
+            json.dumps({"items": [{"text": t} for t in texts[k : k + 100]]}).encode()
+            for k in range(0, 400, 100)
         ]
         batch = summarize(
             "stance /predict/batch x100",
-            [load(stance_port, "/predict/batch", batch_bodies, args.seconds, 4) for _ in range(args.rounds)],
+            [
+                load(stance_port, "/predict/batch", batch_bodies, args.seconds, 4)
+                for _ in range(args.rounds)
+            ],
         )
         print(f"  = {batch['rps'] * 100:,.0f} quotes/s through /predict/batch (4 connections)")
     finally:

@@ -4,26 +4,49 @@ This is the only module that knows HTTP status codes. ``create_app`` is the fact
 it with ``factory=True``); it is also the one place that reads the environment
 (``STANCE_MODEL_PATH``, ``STANCE_API_KEY``).
 
-Hard to knock over: request bodies are capped before they are read, every field has a limit, and
-every failure a client can cause is answered with a 4xx and a JSON body that names the field.
+Hard to knock over: request bodies are capped (in size and in time) before they are read, every
+field has a limit, and every failure a client can cause is answered with a 4xx and a JSON body
+that names the field. Fast where it counts: a valid POST /predict is answered by a small ASGI
+layer (_FastPredict) without FastAPI's per-request machinery; the route documents it and answers
+everything else.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import hmac
 import json
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from fastapi.responses import HTMLResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stance.errors import StanceError
@@ -45,23 +68,41 @@ MAX_BATCH_ITEMS = 1_000
 MAX_SPEAKER_CHARS = 300
 MAX_URL_CHARS = 2_048
 # Body caps by route, checked from Content-Length (or while streaming) before anything is parsed.
-# They allow for JSON escaping (a non-ASCII character may take 6 bytes as \uXXXX).
+# They allow for JSON escaping: a character may take 12 bytes (an emoji as \ud83d\ude00), a byte
+# of UTF-8 at most 6 (a control character as \u0001).
 BODY_LIMITS = {
-    "/predict": 6 * MAX_QUOTE_CHARS + 64 * 1024,
+    "/predict": 12 * MAX_QUOTE_CHARS + 64 * 1024,
     "/predict/batch": 16 * 1024 * 1024,
     "/extract": 6 * MAX_ARTICLE_BYTES + 64 * 1024,
 }
 DEFAULT_BODY_LIMIT = 64 * 1024
+BODY_TIMEOUT = 30.0  # seconds for a whole request body to arrive, then 408
 LIMITS = {
     "quote_chars": MAX_QUOTE_CHARS,
     "article_bytes": MAX_ARTICLE_BYTES,
     "batch_items": MAX_BATCH_ITEMS,
     "body_bytes": BODY_LIMITS,
+    "body_seconds": BODY_TIMEOUT,
 }
+ARTICLE_THREADS = 4  # articles extracted at once; more wait their turn
+INLINE_CHARS = 500  # a quote up to this long is classified on the event loop, longer in a thread
 OPEN_PATHS = frozenset({"/health", "/"})
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+CLIENT_GONE = 499  # the metrics' status for a request whose client left before sending its body
 KNOWN_ROUTES = frozenset(
-    {"/", "/predict", "/predict/batch", "/extract", "/model", "/health", "/metrics", "/docs",
-     "/openapi.json", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/",
+        "/predict",
+        "/predict/batch",
+        "/extract",
+        "/model",
+        "/health",
+        "/metrics",
+        "/docs",
+        "/openapi.json",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
 )
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
 
@@ -82,13 +123,21 @@ def _clean_text(value: str | None) -> str | None:
     return value
 
 
+# What _clean_text enforces, spelt out for the OpenAPI schema so that clients (and fuzzers) can
+# tell a blank string or one holding NUL is refused: some character that is not white space
+# (Python's str.isspace, listed because regex engines disagree on \s) and no NUL anywhere.
+_SPACE = r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+TEXT_PATTERN = rf"^[^\u0000]*[^\u0000{_SPACE}][^\u0000]*$"
+_TEXT_SCHEMA = {"pattern": TEXT_PATTERN}
+
 QuoteText = Annotated[
     str,
     Field(
         min_length=1,
         max_length=MAX_QUOTE_CHARS,
-        description=f"The quote to classify, up to {MAX_QUOTE_CHARS:,} characters.",
+        description=f"The quote to classify, up to {MAX_QUOTE_CHARS:,} characters, not blank.",
         examples=['"We have always been open to talks, but not on those terms," Peskov said.'],
+        json_schema_extra=_TEXT_SCHEMA,
     ),
 ]
 Speaker = Annotated[
@@ -98,20 +147,30 @@ Speaker = Annotated[
         max_length=MAX_SPEAKER_CHARS,
         description="Who said it. When absent, a speaker named in the text is used.",
         examples=["Dmitry Peskov"],
+        json_schema_extra=_TEXT_SCHEMA,
     ),
 ]
 
 
+# Request models are strict: a field takes the JSON type the schema gives it, nothing coerced
+# (0 or "yes" is not a boolean, 5 is not a speaker).
 class PredictRequest(BaseModel):
     """One quote to classify."""
 
     model_config = ConfigDict(
+        strict=True,
         json_schema_extra={
             "examples": [
-                {"text": "Negotiating now would only reward the aggressor.", "speaker": "Kaja Kallas"},
-                {"text": '"We are ready for dialogue," the Kremlin spokesman said.', "explain": True},
+                {
+                    "text": "Negotiating now would only reward the aggressor.",
+                    "speaker": "Kaja Kallas",
+                },
+                {
+                    "text": '"We are ready for dialogue," the Kremlin spokesman said.',
+                    "explain": True,
+                },
             ]
-        }
+        },
     )
 
     text: QuoteText
@@ -122,6 +181,8 @@ class PredictRequest(BaseModel):
 
 
 class BatchItem(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     text: QuoteText
     speaker: Speaker = None
 
@@ -132,16 +193,20 @@ class BatchRequest(BaseModel):
     """Up to 1,000 quotes, classified in one vectorised pass."""
 
     model_config = ConfigDict(
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
                     "items": [
-                        {"text": "We are ready to talk without preconditions.", "speaker": "A. Minister"},
+                        {
+                            "text": "We are ready to talk without preconditions.",
+                            "speaker": "A. Minister",
+                        },
                         {"text": "Three drones were shot down overnight."},
                     ]
                 }
             ]
-        }
+        },
     )
 
     items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
@@ -152,6 +217,7 @@ class ExtractRequest(BaseModel):
     """An article as plain text or as HTML (exactly one of the two)."""
 
     model_config = ConfigDict(
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -159,13 +225,33 @@ class ExtractRequest(BaseModel):
                     '"open to negotiations". "But Kyiv has to want them too," he added.',
                     "url": "https://example.org/news/1",
                 }
-            ]
-        }
+            ],
+            # Exactly one of the two, as a string (null counts as absent).
+            "oneOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["html"], "properties": {"html": {"type": "string"}}},
+            ],
+        },
     )
 
-    text: str | None = Field(default=None, description="The article as text (up to 2 MB).")
-    html: str | None = Field(default=None, description="The article as an HTML page (up to 2 MB).")
-    url: str | None = Field(default=None, max_length=MAX_URL_CHARS, description="Where it came from.")
+    text: str | None = Field(
+        default=None,
+        max_length=MAX_ARTICLE_BYTES,
+        description="The article as text (up to 2 MB in UTF-8).",
+        json_schema_extra=_TEXT_SCHEMA,
+    )
+    html: str | None = Field(
+        default=None,
+        max_length=MAX_ARTICLE_BYTES,
+        description="The article as an HTML page (up to 2 MB in UTF-8).",
+        json_schema_extra=_TEXT_SCHEMA,
+    )
+    url: str | None = Field(
+        default=None,
+        max_length=MAX_URL_CHARS,
+        description="Where it came from.",
+        json_schema_extra=_TEXT_SCHEMA,
+    )
     explain: bool = False
 
     _check_text = field_validator("text", "html", "url")(_clean_text)
@@ -207,7 +293,9 @@ class QuoteOut(PredictionOut):
     quote: str = Field(description="The words inside the quotation marks.")
     context: str = Field(description="The sentence(s) holding the quote.")
     speaker_role: str | None = Field(examples=["Kremlin spokesman"])
-    is_fragment: bool = Field(description="A fragment of reported speech: its context was classified.")
+    is_fragment: bool = Field(
+        description="A fragment of reported speech: its context was classified."
+    )
     start: int = Field(description="Offset of the quote in the article text.")
     end: int
     source: str | None
@@ -216,9 +304,17 @@ class QuoteOut(PredictionOut):
     url: str | None
 
 
+class ArticleOut(BaseModel):
+    text: str = Field(description="The article's body text: the quotes' offsets count in it.")
+    title: str | None
+    date: str | None = Field(description="ISO 8601 when it could be read, else as written.")
+    url: str | None
+    source: str | None
+
+
 class ExtractResponse(BaseModel):
     quotes: list[QuoteOut]
-    article: dict[str, Any] = Field(description="The text the offsets refer to, with title, date and url.")
+    article: ArticleOut
 
 
 class Health(BaseModel):
@@ -236,11 +332,22 @@ class ErrorBody(BaseModel):
     detail: list[ErrorItem] | str
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "Missing or wrong X-API-Key (when the server has one)."},
-    413: {"model": ErrorBody, "description": "Request body over the route's limit."},
-    422: {"model": ErrorBody, "description": "A field is missing, of the wrong type, or over its limit."},
+_RESPONSE_DOCS: dict[int, str] = {
+    400: "The request cannot be read (a Content-Length that is not a number).",
+    408: "The request body did not arrive in time.",
+    401: "Missing or wrong X-API-Key (when the server has one).",
+    413: "Request body over the route's limit.",
+    422: "A field is missing, of the wrong type, or over its limit; or the body is not JSON.",
 }
+
+
+def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody, "description": _RESPONSE_DOCS[code]} for code in codes}
+
+
+# What each kind of route can answer besides its 200 (the guard's refusals, FastAPI's validation).
+POST_RESPONSES = _responses(400, 401, 408, 413, 422)
+GET_RESPONSES = _responses(401)
 
 
 # -- the app ---------------------------------------------------------------------------------
@@ -250,7 +357,10 @@ class _Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "stance_http_requests_total", "HTTP requests", ["route", "method", "status"], registry=self.registry
+            "stance_http_requests_total",
+            "HTTP requests",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
             "stance_http_request_duration_seconds",
@@ -260,18 +370,29 @@ class _Metrics:
             registry=self.registry,
         )
         self.predictions = Counter(
-            "stance_predictions_total", "Predictions made, by label", ["label"], registry=self.registry
+            "stance_predictions_total",
+            "Predictions made, by label",
+            ["label"],
+            registry=self.registry,
         )
-        self.model = Gauge("stance_model_info", "The loaded model", ["model_version"], registry=self.registry)
+        self.model = Gauge(
+            "stance_model_info", "The loaded model", ["model_version"], registry=self.registry
+        )
 
     def count_labels(self, records: list[dict[str, Any]]) -> None:
         for record in records:
             self.predictions.labels(record["label"]).inc()
 
 
-def create_app(model_path: str | os.PathLike[str] | None = None, *, api_key: str | None = None) -> FastAPI:
+def create_app(
+    model_path: str | os.PathLike[str] | None = None,
+    *,
+    api_key: str | None = None,
+    body_timeout: float = BODY_TIMEOUT,
+) -> FastAPI:
     """The FastAPI app. ``model_path`` defaults to ``$STANCE_MODEL_PATH``, then the shipped model;
-    ``api_key`` to ``$STANCE_API_KEY`` (unset: no key needed). The model is loaded by the lifespan,
+    ``api_key`` to ``$STANCE_API_KEY`` (unset: no key needed). A request body that has not fully
+    arrived after ``body_timeout`` seconds is answered 408. The model is loaded by the lifespan,
     so a bad artifact stops start-up with its ModelLoadError."""
     model_path = model_path or os.environ.get("STANCE_MODEL_PATH") or None
     api_key = api_key if api_key is not None else os.environ.get("STANCE_API_KEY") or None
@@ -282,17 +403,22 @@ def create_app(model_path: str | os.PathLike[str] | None = None, *, api_key: str
         model = load_model(model_path)
         app.state.model = model
         app.state.aliases = SpeakerAliases.default()
+        app.state.article_threads = anyio.CapacityLimiter(ARTICLE_THREADS)
         metrics.model.labels(model.version).set(1)
+        # The model is a few hundred thousand objects that live as long as the process: out of
+        # the garbage collector's sight, a full collection no longer stalls a request for them.
+        gc.collect()
+        gc.freeze()
         yield
 
     app = FastAPI(
         title="stance",
         summary="Where does a speaker stand on negotiating? Quotes, speakers and stances.",
         description=(
-            "Classify quotes as **pro**- or **anti**-negotiation or **neutral**, and find the quotes "
-            "and their speakers in news articles. Limits: a quote up to 20,000 characters, an "
-            "article up to 2 MB, a batch up to 1,000 items. When the server has an API key, send it "
-            "in `X-API-Key` (all routes but `/health` and `/`)."
+            "Classify quotes as **pro**- or **anti**-negotiation or **neutral**, and find the "
+            "quotes and their speakers in news articles. Limits: a quote up to 20,000 characters, "
+            "an article up to 2 MB, a batch up to 1,000 items. When the server has an API key, "
+            "send it in `X-API-Key` (all routes but `/health` and `/`)."
         ),
         version=_package_version(),
         lifespan=lifespan,
@@ -302,17 +428,16 @@ def create_app(model_path: str | os.PathLike[str] | None = None, *, api_key: str
     def model_of(request: Request) -> StanceModel:
         return request.app.state.model
 
-    @app.post("/predict", response_model=PredictionOut, responses=ERROR_RESPONSES, tags=["predict"])
-    def predict(body: PredictRequest, request: Request) -> Response:
+    @app.post("/predict", response_model=PredictionOut, responses=POST_RESPONSES, tags=["predict"])
+    async def predict(body: PredictRequest, request: Request) -> Response:
         """Classify one quote (the fast single-quote path)."""
-        record = prediction_record(
-            model_of(request), body.text, speaker=body.speaker, explain=body.explain,
-            aliases=request.app.state.aliases,
-        )
-        metrics.predictions.labels(record["label"]).inc()
-        return _json(record)
+        # Valid requests usually never get here: _FastPredict answers them with the same
+        # function. This route answers the rest (422s, odd content types) and documents it.
+        return await _predict(request.app.state, body, metrics)
 
-    @app.post("/predict/batch", response_model=BatchResponse, responses=ERROR_RESPONSES, tags=["predict"])
+    @app.post(
+        "/predict/batch", response_model=BatchResponse, responses=POST_RESPONSES, tags=["predict"]
+    )
     def predict_batch(body: BatchRequest, request: Request) -> Response:
         """Classify up to 1,000 quotes in one vectorised pass."""
         records = prediction_records(
@@ -325,32 +450,28 @@ def create_app(model_path: str | os.PathLike[str] | None = None, *, api_key: str
         metrics.count_labels(records)
         return _json({"predictions": records})
 
-    @app.post("/extract", response_model=ExtractResponse, responses=ERROR_RESPONSES, tags=["extract"])
-    def extract(body: ExtractRequest, request: Request) -> Response:
+    @app.post(
+        "/extract", response_model=ExtractResponse, responses=POST_RESPONSES, tags=["extract"]
+    )
+    async def extract(body: ExtractRequest, request: Request) -> Response:
         """Find the direct quotes of an article, their speakers and stances."""
-        if body.html is not None:
-            article = article_from_html(body.html, url=body.url, source=body.url)
-        else:
-            article = parse_article(body.text or "", source=body.url)
-            if body.url and not article.url:
-                article = type(article)(**{**_article_fields(article), "url": body.url})
-        records = score_article(
-            model_of(request), article, aliases=request.app.state.aliases, explain=body.explain
-        )
-        metrics.count_labels(records)
-        return _json({"quotes": records, "article": _article_fields(article)})
+        state = request.app.state
+        # Articles have worker threads of their own: slow ones wait for each other instead of
+        # taking every thread that /predict/batch and long quotes need.
+        work = partial(_extract, state, body, metrics)
+        return await anyio.to_thread.run_sync(work, limiter=state.article_threads)
 
-    @app.get("/model", tags=["service"], responses=ERROR_RESPONSES)
+    @app.get("/model", tags=["service"], responses=GET_RESPONSES)
     def model_card(request: Request) -> dict[str, Any]:
         """The loaded model's card: training data, hyperparameters, cross-validated metrics."""
         return model_of(request).card
 
     @app.get("/health", response_model=Health, tags=["service"])
-    def health(request: Request) -> Response:
+    async def health(request: Request) -> Response:  # async: answers even when threads are busy
         """Liveness: always open, even when an API key is set."""
         return _json({"status": "ok", "model_version": model_of(request).version})
 
-    @app.get("/metrics", tags=["service"], response_class=Response, responses=ERROR_RESPONSES)
+    @app.get("/metrics", tags=["service"], response_class=Response, responses=GET_RESPONSES)
     def prometheus() -> Response:
         """Prometheus metrics: requests and latency by route and status, predictions by label."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -359,8 +480,41 @@ def create_app(model_path: str | os.PathLike[str] | None = None, *, api_key: str
     def page() -> HTMLResponse:
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
-    app.add_middleware(_Guard, metrics=metrics, api_key=api_key)
+    # The last added is the outermost: the guard checks the key and reads the capped body first.
+    app.add_middleware(_FastPredict, metrics=metrics)
+    app.add_middleware(_Guard, metrics=metrics, api_key=api_key, body_timeout=body_timeout)
     return app
+
+
+async def _predict(state: Any, body: PredictRequest, metrics: _Metrics) -> Response:
+    """POST /predict's answer. A short quote is classified right here on the event loop (a few
+    hundred microseconds, less than the hop to a worker thread); a long one, or one to explain,
+    in the thread pool so that it cannot stall other requests."""
+    work = partial(
+        prediction_record,
+        state.model,
+        body.text,
+        speaker=body.speaker,
+        explain=body.explain,
+        aliases=state.aliases,
+    )
+    inline = len(body.text) <= INLINE_CHARS and not body.explain
+    record = work() if inline else await run_in_threadpool(work)
+    metrics.predictions.labels(record["label"]).inc()
+    return _json(record)
+
+
+def _extract(state: Any, body: ExtractRequest, metrics: _Metrics) -> Response:
+    """POST /extract's answer (in a worker thread)."""
+    if body.html is not None:
+        article = article_from_html(body.html, url=body.url, source=body.url)
+    else:
+        article = parse_article(body.text or "", source=body.url)
+        if body.url and not article.url:
+            article = type(article)(**{**_article_fields(article), "url": body.url})
+    records = score_article(state.model, article, aliases=state.aliases, explain=body.explain)
+    metrics.count_labels(records)
+    return _json({"quotes": records, "article": _article_fields(article)})
 
 
 def _article_fields(article: Any) -> dict[str, Any]:
@@ -387,7 +541,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         # surrogate that cannot be encoded); name the field and say what was expected instead.
         detail = [
             {
-                "loc": [str(part) if not isinstance(part, int) else part for part in error.get("loc", ())],
+                "loc": [
+                    str(part) if not isinstance(part, int) else part
+                    for part in error.get("loc", ())
+                ],
                 "msg": str(error.get("msg", "invalid")),
                 "type": str(error.get("type", "value_error")),
             }
@@ -397,6 +554,18 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+            # FastAPI's answer to a body json.loads cannot take for a reason other than syntax
+            # (not UTF-8, nested too deep, an integer of more than 4,300 digits): a 400 naming no
+            # field. It is malformed JSON like any other: the same 422 as a syntax error.
+            detail = [
+                {
+                    "loc": ["body"],
+                    "msg": f"the body is not valid JSON: {exc.__cause__}",
+                    "type": "json_invalid",
+                }
+            ]
+            return _error(422, detail)
         response = _error(exc.status_code, str(exc.detail))
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
@@ -408,19 +577,23 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 class _Guard:
-    """Pure ASGI middleware: API key, body size caps (before the body is read), metrics."""
+    """Pure ASGI middleware: API key, body size caps and a time limit (before the app sees the
+    body), metrics."""
 
-    def __init__(self, app: ASGIApp, *, metrics: _Metrics, api_key: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: _Metrics, api_key: str | None, body_timeout: float
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.api_key = api_key.encode() if api_key else None
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        route = path if path in KNOWN_ROUTES else "unmatched"
+        method = scope["method"]
         started = time.perf_counter()
         status = 500
 
@@ -432,14 +605,25 @@ class _Guard:
 
         try:
             refusal = self._refusal(scope, path)
-            if refusal is None and scope["method"] in ("POST", "PUT", "PATCH"):
-                receive, refusal = await self._capped_body(scope, receive, path)
+            if refusal is None and method in ("POST", "PUT", "PATCH"):
+                body = await self._capped_body(scope, receive, path)
+                if body is None:
+                    status = CLIENT_GONE
+                    return
+                if isinstance(body, Response):
+                    refusal = body
+                else:
+                    receive = _replay(body, receive)
             if refusal is not None:
                 await refusal(scope, receive, send_counted)
             else:
                 await self.app(scope, receive, send_counted)
         finally:
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            # Labels from a closed set: made-up paths or methods cannot grow the registry.
+            route = path if path in KNOWN_ROUTES else "unmatched"
+            self.metrics.requests.labels(
+                route, method if method in KNOWN_METHODS else "other", str(status)
+            ).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
     def _refusal(self, scope: Scope, path: str) -> Response | None:
@@ -456,55 +640,120 @@ class _Guard:
 
     async def _capped_body(
         self, scope: Scope, receive: Receive, path: str
-    ) -> tuple[Receive, Response | None]:
+    ) -> bytes | Response | None:
+        """The whole body; or a refusal (too large, too slow); or None when the client left."""
         limit = BODY_LIMITS.get(path, DEFAULT_BODY_LIMIT)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    return receive, _error(400, "Content-Length is not a number")
+                    return _error(
+                        400,
+                        [
+                            {
+                                "loc": ["header", "content-length"],
+                                "msg": "not a number",
+                                "type": "int_parsing",
+                            }
+                        ],
+                    )
                 if declared > limit:
-                    return receive, _too_large(declared, limit)
+                    return _too_large(declared, limit)
                 break
         # Read the body here (it is at most `limit` bytes) so a chunked upload without a
-        # Content-Length is cut off at the limit too; then hand it to the app unchanged.
+        # Content-Length is cut off at the limit too, and a client that stops half-way through
+        # is answered instead of holding the request open; then hand it to the app unchanged.
         chunks: list[bytes] = []
         size = 0
         more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return _replay([], disconnected=True), None
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return receive, _too_large(size, limit, at_least=True)
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        return _replay(chunks), None
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        return _too_large(size, limit, at_least=True)
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            msg = f"the body did not arrive within {self.body_timeout:g} s ({size:,} bytes came)"
+            return _error(408, [{"loc": ["body"], "msg": msg, "type": "timeout"}])
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _too_large(size: int, limit: int, *, at_least: bool = False) -> Response:
     what = f"at least {size:,}" if at_least else f"{size:,}"
     return _error(
         413,
-        [{"loc": ["body"], "msg": f"request body of {what} bytes is over this route's limit of {limit:,} bytes", "type": "too_large"}],
+        [
+            {
+                "loc": ["body"],
+                "msg": f"request body of {what} bytes is over the route's limit of {limit:,} bytes",
+                "type": "too_large",
+            }
+        ],
     )
 
 
-def _replay(chunks: list[bytes], *, disconnected: bool = False) -> Receive:
-    body = b"".join(chunks)
+class _FastPredict:
+    """POST /predict without FastAPI's per-request machinery (routing, dependency solving, the
+    Request object): the same request model, the same ``_predict``, the same response.
+
+    Only requests that validate are answered here; anything else (not JSON, a field the model
+    refuses) goes on, body and all, to the FastAPI route, so that every error keeps one shape.
+    It sits inside _Guard, which has checked the key and read the capped body into one message.
+    Pydantic's JSON parser accepts less than ``json.loads`` (no NaN, no lone surrogates), never
+    more that matters: what it refuses is left to the route (tests/test_api_fuzz.py checks this).
+    """
+
+    def __init__(self, app: ASGIApp, *, metrics: _Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not (
+            scope["type"] == "http"
+            and scope["path"] == "/predict"
+            and scope["method"] == "POST"
+            and _is_json(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        message = await receive()
+        body = message.get("body", b"")
+        try:
+            request = PredictRequest.model_validate_json(body)
+        except ValidationError:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        response = await _predict(scope["app"].state, request, self.metrics)
+        await response(scope, receive, send)
+
+
+def _is_json(scope: Scope) -> bool:
+    """Whether the Content-Type is application/json (what FastAPI parses as JSON, less +json)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.partition(b";")[0].strip().lower() == b"application/json"
+    return False
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body already read, as one message; then the client's own channel (for disconnects)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         nonlocal sent
-        if disconnected or sent:
-            return {"type": "http.disconnect"}
+        if sent:
+            return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return receive
+    return replay
 
 
 def _package_version() -> str:

@@ -16,8 +16,10 @@ import json
 import math
 import os
 import platform
+import re
 import warnings
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,11 @@ from typing import Any
 import joblib
 import numpy as np
 import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import (
+    TfidfVectorizer,
+    strip_accents_ascii,
+    strip_accents_unicode,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -259,61 +265,75 @@ class StanceModel:
 
     def _build_fast_path(self) -> None:
         vec = self.vectorizer
-        self._analyze = vec.build_analyzer()
-        self._sublinear = bool(vec.sublinear_tf)
-        self._use_idf = bool(vec.use_idf)
-        self._norm = vec.norm
-        self._binary_tf = bool(vec.binary)
-        idf = vec.idf_ if self._use_idf else np.ones(len(vec.vocabulary_))
+        self._analyze = _word_analyzer(vec) or vec.build_analyzer()
+        idf = vec.idf_ if vec.use_idf else np.ones(len(vec.vocabulary_))
         coef = self.classifier.coef_  # (n_classes, n_features), or (1, n_features) when binary
         # Per term: its idf and, per class row of coef, idf * coef; one tuple, one lookup.
         columns = np.column_stack([idf, (coef * idf).T]).tolist()
-        order = sorted(vec.vocabulary_.items(), key=lambda item: item[1])
         self._table: dict[str, tuple[float, ...]] = {
-            term: tuple(columns[index]) for term, index in order
+            term: tuple(columns[index]) for term, index in vec.vocabulary_.items()
         }
         self._intercept = [float(b) for b in self.classifier.intercept_]
         self._n_rows = coef.shape[0]
+        self._norm = vec.norm
+        if vec.binary:
+            tf_of = lambda count: 1.0  # noqa: E731
+        elif vec.sublinear_tf:
+            tf_of = lambda count: 1.0 + math.log(count)  # noqa: E731
+        else:
+            tf_of = float
+        self._tf_of = tf_of
+        # Counts of one n-gram in one quote are small: look their tf up instead of computing it.
+        self._tf_table = [0.0] + [tf_of(count) for count in range(1, 64)]
 
     def _fast_proba(self, text: str) -> list[float]:
-        counts: dict[str, int] = {}
         table = self._table
-        for term in self._analyze(text):
-            if term in table:
-                counts[term] = counts.get(term, 0) + 1
-        sums = [0.0] * self._n_rows
-        norm2 = 0.0
-        for term, count in counts.items():
-            row = table[term]
-            if self._binary_tf:
-                tf = 1.0
-            elif self._sublinear:
-                tf = 1.0 + math.log(count)
-            else:
-                tf = float(count)
-            value = tf * row[0]
-            norm2 += value * value
-            for k in range(self._n_rows):
-                sums[k] += tf * row[k + 1]
+        tf_table = self._tf_table
+        norm2 = norm1 = 0.0
+        # Counter counts in C; n-grams outside the vocabulary are skipped as scikit-learn does.
+        counts = Counter(self._analyze(text))
+        if self._n_rows == 3:  # the usual pro/anti/neutral model, unrolled
+            s0 = s1 = s2 = 0.0
+            for term, count in counts.items():
+                row = table.get(term)
+                if row is None:
+                    continue
+                idf, w0, w1, w2 = row
+                tf = tf_table[count] if count < 64 else self._tf_of(count)
+                value = tf * idf
+                norm2 += value * value
+                norm1 += value
+                s0 += tf * w0
+                s1 += tf * w1
+                s2 += tf * w2
+            sums = [s0, s1, s2]
+        else:
+            sums = [0.0] * self._n_rows
+            for term, count in counts.items():
+                row = table.get(term)
+                if row is None:
+                    continue
+                tf = tf_table[count] if count < 64 else self._tf_of(count)
+                value = tf * row[0]
+                norm2 += value * value
+                norm1 += value
+                for k in range(self._n_rows):
+                    sums[k] += tf * row[k + 1]
         if self._norm == "l2":
             scale = 1.0 / math.sqrt(norm2) if norm2 > 0.0 else 0.0
-        elif self._norm == "l1":
-            l1 = sum(abs(tf_idf) for tf_idf in (self._tf_idf(t, c) for t, c in counts.items()))
-            scale = 1.0 / l1 if l1 > 0.0 else 0.0
+        elif self._norm == "l1":  # tf and idf are never negative, so the sum is the l1 norm
+            scale = 1.0 / norm1 if norm1 > 0.0 else 0.0
         else:
             scale = 1.0
         logits = [s * scale + b for s, b in zip(sums, self._intercept, strict=True)]
         if self._n_rows == 1:  # binary: a sigmoid of one logit, as scikit-learn does
-            p = 1.0 / (1.0 + math.exp(-logits[0])) if logits[0] >= 0 else _stable_sigmoid(logits[0])
+            z = logits[0]
+            p = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
             return [1.0 - p, p]
         top = max(logits)
         exps = [math.exp(z - top) for z in logits]
         total = sum(exps)
         return [e / total for e in exps]
-
-    def _tf_idf(self, term: str, count: int) -> float:
-        tf = 1.0 if self._binary_tf else (1.0 + math.log(count) if self._sublinear else count)
-        return tf * self._table[term][0]
 
     def _prediction(self, probabilities: list[float]) -> Prediction:
         best = max(range(len(probabilities)), key=probabilities.__getitem__)
@@ -366,6 +386,42 @@ class StanceModel:
         return self._names
 
 
-def _stable_sigmoid(z: float) -> float:
-    e = math.exp(z)
-    return e / (1.0 + e)
+def _word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]] | None:
+    """The vectorizer's own word analysis, minus the per-call generality: the same lower-casing,
+    accent stripping, token pattern and n-grams (1 to 3), for the fast single-text path. None when
+    the vectorizer is configured in a way this does not reproduce; ``build_analyzer`` is used then.
+    """
+    pattern = re.compile(vec.token_pattern) if vec.token_pattern else None
+    low, high = vec.ngram_range
+    if (
+        vec.analyzer != "word"
+        or vec.input != "content"
+        or vec.preprocessor is not None
+        or vec.tokenizer is not None
+        or vec.stop_words is not None
+        or pattern is None
+        or pattern.groups > 1
+        or low != 1
+        or high > 3
+    ):
+        return None
+    strip = {None: None, "unicode": strip_accents_unicode, "ascii": strip_accents_ascii}.get(
+        vec.strip_accents, vec.strip_accents if callable(vec.strip_accents) else None
+    )
+    lowercase = vec.lowercase
+    findall = pattern.findall
+
+    def analyze(doc: str) -> list[str]:
+        if lowercase:
+            doc = doc.lower()
+        if strip is not None:
+            doc = strip(doc)
+        tokens = findall(doc)
+        if high == 1:
+            return tokens
+        grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+        if high == 3:
+            grams += [f"{a} {b} {c}" for a, b, c in zip(tokens, tokens[1:], tokens[2:])]
+        return grams
+
+    return analyze

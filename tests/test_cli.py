@@ -49,9 +49,13 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "usage: stance" in err
 
 
-def test_train_then_evaluate_json(capsys: pytest.CaptureFixture[str], tiny_csv: Path, tmp_path: Path) -> None:
+def test_train_then_evaluate_json(
+    capsys: pytest.CaptureFixture[str], tiny_csv: Path, tmp_path: Path
+) -> None:
     out_path = tmp_path / "m.joblib"
-    code, out, _ = run(capsys, "train", str(tiny_csv), "--out", str(out_path), "--no-search", "--quiet")
+    code, out, _ = run(
+        capsys, "train", str(tiny_csv), "--out", str(out_path), "--no-search", "--quiet"
+    )
     assert code == 0 and out_path.exists() and card_path_for(out_path).exists()
     code, out, _ = run(capsys, "evaluate", str(tiny_csv), "--model", str(out_path), "--json")
     assert code == 0
@@ -63,38 +67,92 @@ def test_train_then_evaluate_json(capsys: pytest.CaptureFixture[str], tiny_csv: 
     assert set(report["per_class"]["pro"]) == {"precision", "recall", "f1", "support"}
 
 
-def test_same_data_and_seed_give_same_predictions(capsys: pytest.CaptureFixture[str], tiny_csv: Path, tmp_path: Path) -> None:
+def test_same_data_and_seed_give_same_predictions(
+    capsys: pytest.CaptureFixture[str], tiny_csv: Path, tmp_path: Path
+) -> None:
     outputs = []
     for name in ("a.joblib", "b.joblib"):
-        assert run(capsys, "train", str(tiny_csv), "--out", str(tmp_path / name), "--seed", "7", "--quiet")[0] == 0
-        code, out, _ = run(capsys, "predict", "We could talk next week.", "--model", str(tmp_path / name), "--json", "--speaker", "X")
+        assert (
+            run(
+                capsys,
+                "train",
+                str(tiny_csv),
+                "--out",
+                str(tmp_path / name),
+                "--seed",
+                "7",
+                "--quiet",
+            )[0]
+            == 0
+        )
+        code, out, _ = run(
+            capsys,
+            "predict",
+            "We could talk next week.",
+            "--model",
+            str(tmp_path / name),
+            "--json",
+            "--speaker",
+            "X",
+        )
         record = json.loads(out)
         record.pop("model_version")
         outputs.append(record)
     assert outputs[0] == outputs[1]
 
 
-def test_evaluate_text_table(capsys: pytest.CaptureFixture[str], tiny_csv: Path, tiny_model_path: Path) -> None:
+def test_evaluate_text_table(
+    capsys: pytest.CaptureFixture[str], tiny_csv: Path, tiny_model_path: Path
+) -> None:
     code, out, _ = run(capsys, "evaluate", str(tiny_csv), "--model", str(tiny_model_path))
     assert code == 0 and "macro-F1" in out and "confusion" in out
 
 
-def test_predict_json_with_speaker_and_explanation(capsys: pytest.CaptureFixture[str], tiny_model_path: Path) -> None:
-    code, out, _ = run(capsys, "predict", "No negotiations until they leave.", "--speaker", "Fay Moreau",
-                       "--explain", "--json", "--model", str(tiny_model_path))
+def test_predict_json_with_speaker_and_explanation(
+    capsys: pytest.CaptureFixture[str], tiny_model_path: Path
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "predict",
+        "No negotiations until they leave.",
+        "--speaker",
+        "Fay Moreau",
+        "--explain",
+        "--json",
+        "--model",
+        str(tiny_model_path),
+    )
     assert code == 0
     record = json.loads(out)
-    assert set(record) == {"text", "speaker", "label", "confidence", "probabilities", "model_version", "explanation"}
+    assert set(record) == {
+        "text",
+        "speaker",
+        "label",
+        "confidence",
+        "probabilities",
+        "model_version",
+        "explanation",
+    }
     assert record["speaker"] == "Fay Moreau"
     assert record["explanation"] and {"feature", "weight"} == set(record["explanation"][0])
 
 
 def test_predict_plain_output(capsys: pytest.CaptureFixture[str], tiny_model_path: Path) -> None:
-    code, out, _ = run(capsys, "predict", "We are ready to talk.", "--speaker", "Ana", "--model", str(tiny_model_path))
+    code, out, _ = run(
+        capsys,
+        "predict",
+        "We are ready to talk.",
+        "--speaker",
+        "Ana",
+        "--model",
+        str(tiny_model_path),
+    )
     assert code == 0 and out.startswith("Ana: ")
 
 
-def test_model_from_environment(capsys: pytest.CaptureFixture[str], tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_from_environment(
+    capsys: pytest.CaptureFixture[str], tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STANCE_MODEL_PATH", str(tiny_model_path))
     code, out, _ = run(capsys, "predict", "We are ready to talk.", "--speaker", "Ana", "--json")
     assert code == 0 and json.loads(out)["model_version"].startswith("stance-")
@@ -115,7 +173,10 @@ def tampered_model(tiny_model_path: Path, tmp_path: Path) -> Path:
     [
         (["evaluate", "/nonexistent.csv"], "/nonexistent.csv: no such file"),
         (["train", "/nonexistent.csv", "--out", "{tmp}/x.joblib"], "no such file"),
-        (["evaluate", "{csv}", "--text-column", "quote", "--model", "{model}"], "missing column 'quote'"),
+        (
+            ["evaluate", "{csv}", "--text-column", "quote", "--model", "{model}"],
+            "missing column 'quote'",
+        ),
         (["evaluate", "{badlabel}", "--model", "{model}"], "unknown 'label' 'maybe'"),
         (["evaluate", "{latin1}", "--model", "{model}"], "not UTF-8"),
         (["evaluate", "{csv}", "--model", "{tampered}"], "does not match its card"),
@@ -135,27 +196,48 @@ def test_user_mistakes_are_one_line_errors(
 ) -> None:
     (tmp_path / "badlabel.csv").write_text("text,label\nWe want talks,maybe\n", encoding="utf-8")
     (tmp_path / "latin1.csv").write_bytes("text,label\nCaf\u00e9,pro\n".encode("latin-1"))
-    (tmp_path / "onelabel.csv").write_text("text,label\nWe want talks,pro\nTalk now,pro\n", encoding="utf-8")
+    (tmp_path / "onelabel.csv").write_text(
+        "text,label\nWe want talks,pro\nTalk now,pro\n", encoding="utf-8"
+    )
     names = {
-        "tmp": str(tmp_path), "csv": str(tiny_csv), "model": str(tiny_model_path),
-        "tampered": str(tampered_model), "badlabel": str(tmp_path / "badlabel.csv"),
-        "latin1": str(tmp_path / "latin1.csv"), "onelabel": str(tmp_path / "onelabel.csv"),
+        "tmp": str(tmp_path),
+        "csv": str(tiny_csv),
+        "model": str(tiny_model_path),
+        "tampered": str(tampered_model),
+        "badlabel": str(tmp_path / "badlabel.csv"),
+        "latin1": str(tmp_path / "latin1.csv"),
+        "onelabel": str(tmp_path / "onelabel.csv"),
     }
     code, _, err = run(capsys, *[a.format(**names) for a in argv])
     assert_one_line_error(code, err, pattern)
 
 
-def test_encoding_option_reads_other_encodings(capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_model_path: Path) -> None:
+def test_encoding_option_reads_other_encodings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_model_path: Path
+) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("text,label\nCaf\u00e9 talks resumed,neutral\n".encode("latin-1"))
-    code, out, _ = run(capsys, "evaluate", str(path), "--encoding", "latin-1", "--json", "--model", str(tiny_model_path))
+    code, out, _ = run(
+        capsys,
+        "evaluate",
+        str(path),
+        "--encoding",
+        "latin-1",
+        "--json",
+        "--model",
+        str(tiny_model_path),
+    )
     assert code == 0 and json.loads(out)["n"] == 1
 
 
-def test_skip_invalid_reports_count(capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_model_path: Path) -> None:
+def test_skip_invalid_reports_count(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_model_path: Path
+) -> None:
     path = tmp_path / "mixed.csv"
     path.write_text("text,label\nWe want talks,pro\n,anti\nNo talks,bogus\n", encoding="utf-8")
-    code, out, err = run(capsys, "evaluate", str(path), "--skip-invalid", "--json", "--model", str(tiny_model_path))
+    code, out, err = run(
+        capsys, "evaluate", str(path), "--skip-invalid", "--json", "--model", str(tiny_model_path)
+    )
     assert code == 0
     assert json.loads(out)["skipped"] == 2 and json.loads(out)["n"] == 1
 
@@ -163,7 +245,9 @@ def test_skip_invalid_reports_count(capsys: pytest.CaptureFixture[str], tmp_path
 def test_missing_file_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "stance.cli", "evaluate", str(tmp_path / "nope.csv")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1

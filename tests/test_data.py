@@ -52,7 +52,11 @@ def test_reads_rows_with_optional_columns(tmp_path: Path) -> None:
         + "Grain exports rose,none,Jo Ruiz,2024-01-02T10:00:00,report\n",
     )
     data = read_labelled_csv(path)
-    assert data.texts == ["We are ready, truly ready, to talk", "No talks now", "Grain exports rose"]
+    assert data.texts == [
+        "We are ready, truly ready, to talk",
+        "No talks now",
+        "Grain exports rose",
+    ]
     assert data.labels == ["pro", "anti", "neutral"]
     assert data.speakers == ["Ana Lind", None, "Jo Ruiz"]
     assert data.dates == ["2023-05-01", None, "2024-01-02T10:00:00"]
@@ -85,10 +89,22 @@ def test_multiline_field_reports_its_starting_line(tmp_path: Path) -> None:
         ("text\nhi\n", r":1: missing column 'label'"),
         ("text,label\n,pro\n", r"1 invalid row: .*data\.csv:2: empty 'text'"),
         ("text,label\n   ,pro\n", r"data\.csv:2: empty 'text'"),
-        ("text,label\nWe want talks,maybe\n", r"data\.csv:2: unknown 'label' 'maybe' \(expected pro, anti or neutral"),
-        ("text,label\nWe want talks,pro,extra\n", r"data\.csv:2: expected 2 fields as in the header, found 3"),
-        ("text,label\nWe want talks\n", r"data\.csv:2: expected 2 fields as in the header, found 1"),
-        ("text,label,date\nWe want talks,pro,last May\n", r"data\.csv:2: 'date' 'last May' is not an ISO 8601 date"),
+        (
+            "text,label\nWe want talks,maybe\n",
+            r"data\.csv:2: unknown 'label' 'maybe' \(expected pro, anti or neutral",
+        ),
+        (
+            "text,label\nWe want talks,pro,extra\n",
+            r"data\.csv:2: expected 2 fields as in the header, found 3",
+        ),
+        (
+            "text,label\nWe want talks\n",
+            r"data\.csv:2: expected 2 fields as in the header, found 1",
+        ),
+        (
+            "text,label,date\nWe want talks,pro,last May\n",
+            r"data\.csv:2: 'date' 'last May' is not an ISO 8601 date",
+        ),
         ("text,label\nok,pro\nbad,\x00\n", r"data\.csv:3: contains a NUL byte"),
     ],
 )
@@ -113,7 +129,10 @@ def test_skip_invalid_records_what_it_dropped(tmp_path: Path) -> None:
     path = write(tmp_path, "text,label\nfine,pro\n,anti\nalso fine,neutral\nx,bogus\n")
     data = read_labelled_csv(path, skip_invalid=True)
     assert data.texts == ["fine", "also fine"]
-    assert [(row.line, row.reason.split()[0]) for row in data.skipped] == [(3, "empty"), (5, "unknown")]
+    assert [(row.line, row.reason.split()[0]) for row in data.skipped] == [
+        (3, "empty"),
+        (5, "unknown"),
+    ]
 
 
 def test_not_utf8_names_line_and_suggests_encoding(tmp_path: Path) -> None:

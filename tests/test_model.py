@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 import shutil
 from pathlib import Path
 
@@ -43,8 +44,17 @@ def test_card_records_what_the_spec_asks(
     tiny_model: StanceModel, tiny_model_path: Path, tiny_corpus: list[tuple[str, str, str]]
 ) -> None:
     card = tiny_model.card
-    for key in ("format_version", "created", "labels", "training_data", "hyperparameters",
-                "cross_validation", "library_versions", "artifact_sha256", "model_version"):
+    for key in (
+        "format_version",
+        "created",
+        "labels",
+        "training_data",
+        "hyperparameters",
+        "cross_validation",
+        "library_versions",
+        "artifact_sha256",
+        "model_version",
+    ):
         assert key in card, key
     assert card["labels"] == ["anti", "neutral", "pro"]
     assert card["training_data"]["rows"] == len(tiny_corpus)
@@ -59,12 +69,16 @@ def test_card_records_what_the_spec_asks(
 def test_fast_path_equals_pipeline(tiny_model: StanceModel, text: str) -> None:
     fast = tiny_model.predict_one(text)
     slow = tiny_model.pipeline.predict_proba([text])[0]
-    assert np.allclose([fast.probabilities[label] for label in tiny_model.labels], slow, rtol=0, atol=1e-9)
+    assert np.allclose(
+        [fast.probabilities[label] for label in tiny_model.labels], slow, rtol=0, atol=1e-9
+    )
     assert fast.label == tiny_model.labels[int(np.argmax(slow))]
     assert math.isclose(fast.confidence, tiny_model.predict([text])[0].confidence, abs_tol=1e-9)
 
 
-def test_fast_path_equals_pipeline_for_a_binary_model(tiny_corpus: list[tuple[str, str, str]]) -> None:
+def test_fast_path_equals_pipeline_for_a_binary_model(
+    tiny_corpus: list[tuple[str, str, str]],
+) -> None:
     rows = [(t, label) for t, label, _ in tiny_corpus if label != "neutral"]
     pipeline = build_pipeline(C=3.0).fit([t for t, _ in rows], [label for _, label in rows])
     model = StanceModel(pipeline)
@@ -89,19 +103,25 @@ def test_prediction_shape(tiny_model: StanceModel) -> None:
 
 @pytest.mark.parametrize("text", PROBES[:3])
 @pytest.mark.parametrize("label", ["anti", "neutral", "pro"])
-def test_explanation_weights_add_up_to_the_logit(tiny_model: StanceModel, text: str, label: str) -> None:
+def test_explanation_weights_add_up_to_the_logit(
+    tiny_model: StanceModel, text: str, label: str
+) -> None:
     weights = tiny_model.explain(text, label=label, top=None)
     logits = tiny_model.pipeline.decision_function([text])[0]
     total = sum(w for _, w in weights) + tiny_model.intercept_for(label)
     assert math.isclose(total, logits[tiny_model.labels.index(label)], abs_tol=1e-9)
 
 
-def test_explanation_is_sorted_names_the_text_and_defaults_to_prediction(tiny_model: StanceModel) -> None:
+def test_explanation_is_sorted_names_the_text_and_defaults_to_prediction(
+    tiny_model: StanceModel,
+) -> None:
     text = "No negotiations until the last soldier leaves."
     weights = tiny_model.explain(text, top=3)
     assert len(weights) == 3
     assert [abs(w) for _, w in weights] == sorted((abs(w) for _, w in weights), reverse=True)
-    assert all(set(feature.split()) <= set(text.lower().rstrip(".").split()) for feature, _ in weights)
+    assert all(
+        set(feature.split()) <= set(text.lower().rstrip(".").split()) for feature, _ in weights
+    )
     assert weights == tiny_model.explain(text, label=tiny_model.predict_one(text).label, top=3)
     with pytest.raises(ValueError, match="unknown label"):
         tiny_model.explain(text, label="maybe")
@@ -165,7 +185,9 @@ def test_a_hash_matching_non_pipeline_is_refused(tmp_path: Path) -> None:
 
     path = tmp_path / "odd.joblib"
     joblib.dump({"not": "a pipeline"}, path)
-    card_path_for(path).write_text(json.dumps({"format_version": 1, "artifact_sha256": file_sha256(path)}))
+    card_path_for(path).write_text(
+        json.dumps({"format_version": 1, "artifact_sha256": file_sha256(path)})
+    )
     with pytest.raises(ModelLoadError, match="not a fitted stance pipeline"):
         load_model(path)
 
@@ -177,3 +199,23 @@ def test_version_mismatch_warns(copied_model: Path) -> None:
     card_path.write_text(json.dumps(card))
     with pytest.warns(ModelVersionWarning, match="trained with scikit-learn 0.0.1"):
         load_model(copied_model)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sublinear_tf": False, "class_weight": "balanced", "C": 30.0},
+        {"ngram_range": (1, 3), "sublinear_tf": True},
+        {"ngram_range": (1, 1), "min_df": 2, "class_weight": None},
+    ],
+)
+def test_fast_path_equals_pipeline_for_every_searched_setting(
+    tiny_corpus: list[tuple[str, str, str]], params: dict
+) -> None:
+    pipeline = build_pipeline(**params).fit([t for t, _, _ in tiny_corpus], [label for _, label, _ in tiny_corpus])
+    model = StanceModel(pipeline)
+    reference = pipeline.named_steps["tfidf"].build_analyzer()
+    for text in PROBES:
+        assert Counter(model._analyze(text)) == Counter(reference(text))
+        fast = [model.predict_one(text).probabilities[label] for label in model.labels]
+        assert np.allclose(fast, pipeline.predict_proba([text])[0], rtol=0, atol=1e-9)

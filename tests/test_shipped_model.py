@@ -42,7 +42,10 @@ def test_card_reports_grouped_cross_validation(shipped) -> None:  # noqa: ANN001
     [
         ("We have always said we are open to negotiations, and that has not changed.", "pro"),
         ("Any talks now would simply give the aggressor time to regroup and rearm.", "anti"),
-        ("Air defence units shot down eleven drones over the southern regions overnight.", "neutral"),
+        (
+            "Air defence units shot down eleven drones over the southern regions overnight.",
+            "neutral",
+        ),
     ],
 )
 def test_obvious_cases(shipped, text: str, label: str) -> None:  # noqa: ANN001

@@ -79,9 +79,29 @@ def test_no_label_giveaway_words(rows: list[dict[str, str]]) -> None:
     # A word that appears in nearly every row of one label would let the model learn the tic.
     by_label: dict[str, Counter[str]] = {}
     for row in rows:
-        by_label.setdefault(row["label"], Counter()).update(set(re.findall(r"[a-z']+", row["text"].lower())))
+        by_label.setdefault(row["label"], Counter()).update(
+            set(re.findall(r"[a-z']+", row["text"].lower()))
+        )
     sizes = Counter(r["label"] for r in rows)
-    stop = {"the", "to", "a", "of", "and", "in", "is", "that", "on", "for", "we", "with", "it", "be", "said", "not", "this"}
+    stop = {
+        "the",
+        "to",
+        "a",
+        "of",
+        "and",
+        "in",
+        "is",
+        "that",
+        "on",
+        "for",
+        "we",
+        "with",
+        "it",
+        "be",
+        "said",
+        "not",
+        "this",
+    }
     for label, counts in by_label.items():
         for word, n in counts.most_common(30):
             if word not in stop:
