@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 
 from stance.errors import InputError
@@ -94,7 +95,7 @@ def _looks_like_headline(lines: list[str], i: int) -> bool:
         followed_by_blank
         and len(line) < 160
         and not line.endswith((".", ":", ";", ",", "!", "?"))
-        and not line.startswith(("\"", "“", "„", "«", "‘", "'"))
+        and not line.startswith(('"', "“", "„", "«", "‘", "'"))
         and not _ATTRIBUTED_RE.search(line)
     )
 
@@ -144,31 +145,33 @@ def article_from_html(html: str, *, url: str | None = None, source: str | None =
 
 
 def _html_to_text(html: str) -> str:
-    """Fallback for fragments trafilatura declines: block elements become lines."""
-    from html.parser import HTMLParser
+    """Fallback for fragments trafilatura declines: tags dropped, block elements become lines.
 
-    class _Text(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.parts: list[str] = []
-            self.skip = 0
+    Linear on purpose, whatever the input: comments, scripts and styles are cut with str.find
+    (an unclosed one runs to the end, as in a browser) and tags with regexes that cannot
+    backtrack past the next "<"; html.parser rescans the rest of the document at each unclosed
+    comment in some Python versions.
+    """
+    lower = html.lower()
+    upcoming = {opener: lower.find(opener) for opener in _INVISIBLE}
+    pieces, i = [], 0
+    while live := [(at, opener) for opener, at in upcoming.items() if at >= 0]:
+        start, opener = min(live)
+        if start < i:  # inside a block already cut: look for the next one after it
+            upcoming[opener] = lower.find(opener, i)
+            continue
+        pieces.append(html[i:start])
+        end = lower.find(_INVISIBLE[opener], start + len(opener))
+        i = len(html) if end < 0 else end + len(_INVISIBLE[opener])
+        upcoming[opener] = lower.find(opener, i)
+    pieces.append(html[i:])
+    text = _BLOCK_TAG_RE.sub("\n", "".join(pieces))
+    return unescape(_TAG_RE.sub("", text))
 
-        def handle_starttag(self, tag: str, attrs: object) -> None:
-            self.skip += tag in ("script", "style", "head")
-            if tag in ("p", "div", "br", "li", "h1", "h2", "h3", "blockquote", "tr"):
-                self.parts.append("\n")
 
-        def handle_endtag(self, tag: str) -> None:
-            self.skip -= tag in ("script", "style", "head") and self.skip > 0
-
-        def handle_data(self, data: str) -> None:
-            if not self.skip:
-                self.parts.append(data)
-
-    parser = _Text()
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.parts)
+_INVISIBLE = {"<!--": "-->", "<script": "</script>", "<style": "</style>", "<title": "</title>"}
+_BLOCK_TAG_RE = re.compile(r"(?i)</?(?:p|div|br|li|h[1-6]|blockquote|tr|section|article)\b[^<>]*>")
+_TAG_RE = re.compile(r"<[^<>]*>")
 
 
 def read_article(path: str | os.PathLike[str]) -> Article:

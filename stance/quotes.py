@@ -6,10 +6,11 @@ reported speech (Zelensky said Ukraine was "not ready"). Scare quotes, titles an
 quotation marks are not quotes. Each quote gets its speaker (canonical name), the speaker's role,
 the sentence(s) around it and its character offsets in the article.
 
-The work is one pass over the text with compiled regexes: sentence and paragraph starts, the
-quotation marks paired by a small state machine, transcript turns found at their colons; each
-candidate is then judged and attributed by looking only at its own sentence and its neighbours.
-Stdlib only (trafilatura is imported inside the HTML reader). Knows nothing of the model.
+The work is one pass over the text with compiled regexes: sentence and paragraph starts and the
+quotation marks paired by a small state machine (`stance.quotemarks`), transcript turns found at
+their colons; each candidate is then judged and attributed by looking only at a bounded window
+around it, with the grammar of attributions and the alias table of `stance.speakers`. Articles
+are read by `stance.articles` (re-exported here). Stdlib only; knows nothing of the model.
 """
 
 from __future__ import annotations
