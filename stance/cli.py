@@ -398,7 +398,8 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from stance.report import load_scored, output_format, write_report, write_speaker_csv
+    from stance.report import load_scored, output_format, write_speaker_csv
+    from stance.report_html import write_report
 
     fmt = output_format(args.output, args.format)  # a bad OUTPUT fails before the reading
     scored = load_scored(args.scored)

@@ -21,8 +21,8 @@ from stance.report import (
     stance_changes,
     summary,
     top_quotes,
-    write_report,
 )
+from stance.report_html import write_report
 
 HOSTILE = '<script>alert("owned")</script> talks are a trap & a lie'
 HOSTILE_NAME = "<img src=x onerror=alert(1)> $Mr$ Evil"
