@@ -767,9 +767,10 @@ def _done_counts(partial: Path, index: int) -> dict[str, Any]:
 def _mp_context(*, start: bool = False) -> multiprocessing.context.BaseContext:
     """The pool's start method; ``start=True`` starts the fork server now, in the background.
 
-    Not fork: the parent may run threads (the progress bar, a test runner's), and a fork taken
-    while another thread holds a lock can deadlock the child. The fork server imports this module
-    once, so each worker starts with numpy, pyarrow and scikit-learn already loaded.
+    Not fork: by then the parent runs threads (numpy's and scipy's BLAS and OpenMP pools, the
+    progress bar's, a test runner's), and a fork taken while another thread holds a lock can
+    deadlock the child (Python 3.12 warns of it). The fork server imports this module once, so
+    each worker starts with numpy, pyarrow and scikit-learn already loaded.
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")

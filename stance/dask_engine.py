@@ -103,20 +103,18 @@ def run_dask(
                 running = as_completed()
                 sizes: dict[Any, tuple[int, int]] = {}
 
-                def submit() -> bool:
-                    for index, job in jobs:
+                def submit() -> None:
+                    index, job = next(jobs, (None, None))
+                    if job is not None:
                         future = client.submit(
                             score_part, index, job, scorer, str(output_tmp), pure=False
                         )
                         sizes[future.key] = (index, job.progress)
                         running.add(future)
-                        return True
-                    return False
 
                 # At most two tasks a worker in flight: the parent's memory stays flat too.
                 for _ in range(limit):
-                    if not submit():
-                        break
+                    submit()
                 for future in running:
                     index, nbytes = sizes.pop(future.key)
                     results[index] = future.result()
