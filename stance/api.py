@@ -51,7 +51,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stance.errors import StanceError
 from stance.model import StanceModel, load_model
-from stance.quotes import SpeakerAliases, article_from_html, parse_article
+from stance.quotes import SpeakerAliases, article_from_html, find_attribution, parse_article
 from stance.score import prediction_record, prediction_records, score_article
 
 __all__ = ["LIMITS", "create_app"]
@@ -405,6 +405,9 @@ def create_app(
         app.state.aliases = SpeakerAliases.default()
         app.state.article_threads = anyio.CapacityLimiter(ARTICLE_THREADS)
         metrics.model.labels(model.version).set(1)
+        # The extractor compiles its larger patterns on first use (~90 ms): pay that here, not in
+        # the first request.
+        find_attribution('"Ready," the minister said.', aliases=app.state.aliases)
         # The model is a few hundred thousand objects that live as long as the process: out of
         # the garbage collector's sight, a full collection no longer stalls a request for them.
         gc.collect()

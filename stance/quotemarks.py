@@ -11,7 +11,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from stance.speakers import UPPER
+from stance.speakers import UPPER, lazy_compile
 
 __all__ = ["Layout", "Span", "is_title", "pair_marks"]
 
@@ -31,8 +31,12 @@ _ABBREVIATIONS = re.findall(
 _NOT_AFTER = "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS) + r"(?<!\b[A-Z]\.)(?<!\.[A-Za-z]\.)"
 # A sentence ends at . ! ? or … (and closing marks after it) before a capital, a digit or an
 # opening quotation mark (a quote may start with a lower-case word).
-_SENT_END_RE = re.compile(
-    rf"(?:[!?…]|\.{_NOT_AFTER})[.!?…]*[\"”’»)\]]*\s+(?=[\"“„‘«]|'\w|[(\[]?[0-9{UPPER}])"
+# (The look-behinds all end with a full stop: after ! ? … they hold anyway, so the pattern can
+# start with a character class, which the regex engine scans for quickly.)
+_SENT_END_RE = lazy_compile(
+    globals(),
+    "_SENT_END_RE",
+    rf"[.!?…]{_NOT_AFTER}[.!?…]*[\"”’»)\]]*\s+(?=[\"“„‘«]|'\w|[(\[]?[0-9{UPPER}])",
 )
 
 
@@ -260,10 +264,13 @@ def _trim(text: str, parts: list[list[int]]) -> tuple[tuple[int, int], ...]:
 # A quote closed by these is standalone speech; after other words it is a fragment.
 STANDALONE_BEFORE = frozenset(".!?:;…—–-([\"”’»“„«‘'")
 # Words right before a quote that make it a name or a title, not speech.
-NAMING_CUE_RE = re.compile(
+NAMING_CUE_RE = lazy_compile(
+    globals(),
+    "NAMING_CUE_RE",
     r"(?i)(?:so-called|so\s+called|dubbed|calls|called|calling|known\s+as|referred\s+to\s+as"
     r"|billed\s+as|titled|entitled|named|nicknamed|code-?named"
-    r"|(?:the|a|his|her|their|its)\s+(?:film|movie|book|song|novel|album|documentary|play|poem"
+    r"|(?:the|a|his|her|their|its)\s+(?:[\w-]+\s+){0,2}?(?:film|movie|book|song|novel|album"
+    r"|documentary|play|poem"
     r"|series|show|programme|program|newspaper|magazine|daily|weekly|slogan|term|word|words"
     r"|phrase|motto|hashtag|headline|title|banner|campaign|initiative|doctrine|project|festival"
     r"|exercises?|operation|platform)"
@@ -272,14 +279,22 @@ NAMING_CUE_RE = re.compile(
     r"|order|portal|channel|website|company|agency))\s+(?:(?:the|a|an|it|its|what)\s+)?$"
     # After "called" and an object, only a determiner outside the quote makes it a name:
     # 'what Moscow calls its invasion a "special military operation"', not 'called it "absurd"'.
-    r"|(?i:\b(?:call|calls|called|calling)(?:\s+(?!for\b|on\b|upon\b)[\w'’-]+){1,4}\s+(?:a|an|the)\s+$)"
+    r"|(?i:\b(?:call|calls|called|calling)(?:\s+(?!for\b|on\b|upon\b)[\w'’-]+){1,4}\s+(?:a|an|the)\s+$)",
+)
+# A quoted clause that opens with a subordinating conjunction is words, never a name or a title:
+# 'backed the campaign "as soon as the budget allows it"'.
+CLAUSE_START_RE = re.compile(
+    r"(?:as\s+long\s+as|so\s+long\s+as|as\s+soon\s+as|provided|unless|until|because|if|once"
+    r"|while|whereas|although|though|since|even\s+if|even\s+though)\b"
 )
 NAME_NOUN_AFTER_RE = re.compile(
     r"\s+(?:TV\s+|news\s+|web\s+)?(?:channel|portal|newspaper|magazine|agency|website|platform"
     r"|company|group|party|movement|foundation|fund|programme|program|project|operation"
     r"|initiative|festival|forum|format|award|prize|plant|factory|station|brigade|battalion"
     r"|regiment|unit|team|club|campaign|exercises?|system|complex|missiles?|law|bill|decree"
-    r"|hotel|centre|center|studio|show|series|film|movie|album|song|book)\b"
+    r"|hotel|centre|center|studio|show|series|film|movie|album|song|book"
+    # a policy's name: Trump's "peace through strength" approach
+    r"|approach|policy|doctrine|formula|strategy|concept|narrative|rhetoric|agenda|framework)\b"
 )
 # A definite determiner or possessive right before a short quote makes it a term or a name:
 # the "Istanbul agreements", Russia's "special military operation".

@@ -16,7 +16,10 @@ are read by `stance.articles` (re-exported here). Stdlib only; knows nothing of 
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from stance import quotemarks as qm
@@ -74,40 +77,99 @@ def find_attribution(text: str, *, aliases: SpeakerAliases | None = None) -> str
     """
     if not text or not text.strip():
         return None
-    extractor = _Extractor(text, aliases or SpeakerAliases.default())
-    for quote in extractor.run():
-        if quote.speaker:
-            return quote.speaker
+    # (Every shortcut below skips only work that cannot find a speaker: the answers are those
+    # of the whole extraction, at a fraction of its cost for a typical single quote.)
+    # A text without a quotation mark, a colon, a dash or a reporting word names nobody.
+    quotes, dashes = _cues(text)
+    # (Without quotation marks the speech verbs found here are those of the plain sentence.)
+    verbs = None if quotes else sp.speech_verbs(text)
+    if not (quotes or dashes or verbs or "ccording" in text or "words" in text):
+        return None
+    extractor = _Extractor(text, aliases or SpeakerAliases.default(), context=False)
+    # Quotes and transcript turns need quotation marks or a colon.
+    if quotes:
+        for quote in extractor.quotes():
+            if quote.speaker:
+                return quote.speaker
     # No quotation marks: "Name: words", "Name said ..." or "..., Name said".
     stripped = text.strip()
-    if m := re.match(rf"({sp.CHUNK})\s*[:—–-]\s", stripped):
+    if dashes and (m := _LABEL_START_RE.match(stripped)) and not _is_question(m.group(1)):
         found = extractor.resolve(m.group(1), 0)
         if found[0]:
             return found[0]
-    return extractor.attribute_plain(stripped)
+    return extractor.attribute_plain(stripped, verbs=verbs)
+
+
+# What find_attribution needs to find anything: a quotation mark (an apostrophe inside a word is
+# none), a colon or a dash, a speech verb, "according to" or "in his words". (The marks are found
+# by one scan for a character class, which the regex engine does fast.)
+_CUE_CHAR_RE = re.compile(r"[\"“”„«»:'‘’—–-]")
+_LABEL_START_RE = sp.lazy_compile(globals(), "_LABEL_START_RE", rf"({sp.CHUNK})\s*[:—–-]\s")
+
+
+def _is_question(label: str) -> bool:
+    """ "Question: ...", "Journalist: ...": the words of the one asking, nobody's quote."""
+    return label.casefold().rstrip(".") in sp.QUESTION_LABELS or sp.is_question_label(label)
+
+
+def _cues(text: str) -> tuple[bool, bool]:
+    """(quotes, dashes): whether ``text`` holds a quotation mark or a colon, as `pair_marks` and
+    the transcript turns see them (an apostrophe between two letters is no mark), and whether it
+    holds what may end a "Name:" or "Name -" label (a colon, a dash, a hyphen before a space)."""
+    quotes = dashes = False
+    m = _CUE_CHAR_RE.search(text)
+    while m and not (quotes and dashes):
+        i = m.start()
+        ch = text[i]
+        if ch == ":":
+            quotes = dashes = True
+        elif ch in "—–":
+            dashes = True
+        elif ch == "-":
+            dashes = dashes or text[i + 1 : i + 2].isspace()
+        elif ch not in "'‘’" or not (
+            (text[i - 1] if i else " ").isalnum()
+            and (text[i + 1] if i + 1 < len(text) else " ").isalnum()
+        ):
+            quotes = True
+        m = _CUE_CHAR_RE.search(text, i + 1)
+    return quotes, dashes
 
 
 # -- extraction: the worker ------------------------------------------------------------------
 
 _ANSWER = "A:"  # the label of an interviewee's answer turn ("A: ...", "Answer: ...")
 _TURN_COLON_RE = re.compile(r":[ \t]*(?:\n[ \t]*)?(?=\S)")
-_LABEL_RE = re.compile(rf"\s*{sp.CHUNK}\s*")
+_LABEL_RE = sp.lazy_compile(globals(), "_LABEL_RE", rf"\s*{sp.CHUNK}\s*")
 _PARENTHETICAL_RE = re.compile(r"\s*\([^()]{1,40}\)\s*$")
-_SUBJECT_START_RE = re.compile(
+# The subject of a sentence: "Yulia Tymoshenko took ...", "The opposition leader Yulia Tymoshenko
+# took ...".
+_SUBJECT_START_RE = sp.lazy_compile(
+    globals(),
+    "_SUBJECT_START_RE",
     r"(?:(?:But|And|However|Meanwhile|Earlier|Later|Still|Yet|Also|Then|Now|Separately),?\s+"
     r"|(?:In|On|At|After|Before|During|Speaking|Asked|Earlier|Later)\b[^,.;:!?\"“”«»~]{0,80},\s+)?"
-    rf"(?P<s>{sp.CHUNK})(?:{sp.APPOS})?\s+(?:{sp.ADV}\s+){{0,2}}[a-z]"
+    r"(?:[Tt]he\s+(?:(?!(?:of|in|at|for|from|with|to|on|by|and|or)\s)[a-z0-9][\w'’-]*\s+){1,3}?)?"
+    rf"(?P<s>{sp.CHUNK})(?:{sp.APPOS})?\s+(?!(?:and|or)\s)(?:{sp.ADV}\s+){{0,2}}[a-z]",
 )
-_NAME_ONLY_RE = re.compile(sp.CHUNK)
+# "the 61-year-old Dane": "the" and lower-case words before a capitalised word.
+_DESCRIBED_BEFORE_RE = re.compile(r"\b[Tt]he\s+(?:[a-z0-9][\w'’-]*\s+){0,3}$")
+_NAME_ONLY_RE = sp.lazy_compile(globals(), "_NAME_ONLY_RE", sp.CHUNK)
 _LOOKBACK = 40  # sentences or speakers looked back at to resolve a pronoun or a role
 _CONTEXT = 400  # characters of context kept on either side of a quote, at most
 _HEAD_SYNONYMS = (("head of state", "president"), ("head of government", "minister"))
-_COMMA_INTRO_RE = re.compile(
-    rf"(?:\b{sp.SPEECH_VERB}|\b[Aa]ccording\s+to\s+{sp.CHUNK})[^.!?;:\"“”«»~]{{0,60}},\s*$"
+_COMMA_INTRO_RE = sp.lazy_compile(
+    globals(),
+    "_COMMA_INTRO_RE",
+    rf"(?:\b{sp.SPEECH_VERB}|\b[Aa]ccording\s+to\s+{sp.CHUNK})[^.!?;:\"“”«»~]{{0,60}},\s*$",
 )
 _SPLIT_REST_RE = re.compile(r"[^.!?\"“”«»~\n]{0,60}?[,:]\s*$")
 _AFTER_TAIL_RE = re.compile(r"[^.!?\"“”«»]{0,80}?(?:[.!?]\s*|$)")
 _MARKS = "\"“”„«»‘’'"
+_SENTENCE_TAIL_RE = re.compile(r"[^.!?\"“”~]{0,60}?[.!?]")
+_THAT_RE = re.compile(r"\bthat\b")
+# Where an attribution may close a sentence: '..., Peskov said', '... — said Peskov'.
+_LATE_RE = re.compile(r"[,;]\s+|\s[—–]\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +193,10 @@ _NOBODY = _Who(None, None, False)
 class _Extractor:
     """One article's extraction: its layout, spans, turns and what is known of its people."""
 
-    def __init__(self, text: str, aliases: SpeakerAliases) -> None:
+    def __init__(self, text: str, aliases: SpeakerAliases, *, context: bool = True) -> None:
         self.text = text
+        self.want_context = context  # False: quotes without their sentences (speakers only)
         self.aliases = aliases
-        self.layout = Layout(text)
         self.masked = text
         self._mentions: dict[str, tuple[int, str, str | None] | None] = {}
         self._roles: dict[str, str] = {}  # canonical speaker -> role at first mention
@@ -149,8 +211,17 @@ class _Extractor:
         self._last_body: tuple[int, _Who] | None = None
         self._previous: tuple[int, Quote] | None = None  # (paragraph, quote)
 
+    @functools.cached_property
+    def layout(self) -> Layout:
+        # (Built on first use: a single quote without quotation marks never needs it.)
+        return Layout(self.text)
+
     # The pass: candidates in document order, each judged and attributed.
     def run(self) -> list[Quote]:
+        return list(self.quotes())
+
+    def quotes(self) -> Iterator[Quote]:
+        """The quotes one by one (each is judged after those before it, so a caller may stop)."""
         turns = self._turns()
         spans = pair_marks(self.text, self.layout)
         if turns:
@@ -161,13 +232,11 @@ class _Extractor:
         items: list[tuple[int, _Turn | Span]] = [(t.start, t) for t in turns]
         items += [(s.start, s) for s in spans]
         items.sort(key=lambda item: item[0])
-        quotes = []
         for _, item in items:
             quote = self._turn_quote(item) if isinstance(item, _Turn) else self._span_quote(item)
             if quote is not None:
-                quotes.append(quote)
                 self._previous = (self.layout.paragraph(quote.start), quote)
-        return quotes
+                yield quote
 
     # -- transcript turns
     def _turns(self) -> list[_Turn]:
@@ -291,7 +360,7 @@ class _Extractor:
             return sp.speaker_group(m)
         m = sp.ANONYMOUS_AFTER_RE.match(text, a.closer + 1, b.opener)
         if m and _SPLIT_REST_RE.match(text, m.end(), b.opener):
-            return sp.ANONYMOUS, None
+            return sp.described(m), None
         return None
 
     def _mask(self, spans: list[Span], turns: list[_Turn]) -> str:
@@ -331,7 +400,11 @@ class _Extractor:
         )
         window = max(0, span.opener - 40)
         # Rule: a quote right after "so-called", "dubbed", "the film" ... names a thing.
-        if not standalone and qm.NAMING_CUE_RE.search(masked, window, span.opener):
+        if (
+            not standalone
+            and qm.NAMING_CUE_RE.search(masked, window, span.opener)
+            and not qm.CLAUSE_START_RE.match(words)
+        ):
             return None
         # Rule: a short quote followed by "channel", "portal", "operation" ... is a name.
         if n_words <= 6 and qm.NAME_NOUN_AFTER_RE.match(text, span.closer + 1):
@@ -367,7 +440,7 @@ class _Extractor:
             return None
         if phrase:
             self._remember(who, at if at is not None else span.closer)
-        context = self._context(span, sent_start, sent_end)
+        context = self._context(span, sent_start, sent_end) if self.want_context else ""
         return Quote(words, context, who.name, who.role, span.start, span.end, not standalone)
 
     def _context(self, span: Span, sent_start: int, sent_end: int) -> str:
@@ -379,6 +452,20 @@ class _Extractor:
         if end < sent_end:
             end = self.text.rfind(" ", span.end, end) if " " in self.text[span.end : end] else end
         return " ".join(self.text[start:end].split())
+
+    def _names_a_person(self, phrase: str, appositive: str | None) -> bool:
+        """Whether a subject phrase (or the name set off after it) is someone known: a full
+        name, a listed or earlier-named surname, or a role ("the minister")."""
+        if phrase.casefold() in sp.PRONOUNS:
+            return sp.PRONOUNS[phrase.casefold()] == "person"
+        name, role = sp.split_role_name(phrase)
+        if name is None and appositive and _NAME_ONLY_RE.fullmatch(appositive):
+            name = sp.split_role_name(appositive)[0]
+        if name is None:
+            return role is not None
+        if sp.is_institution(name):
+            return True
+        return " " in name or self.aliases.knows(name) or self._mention(name) is not None
 
     def _char_before(self, pos: int, floor: int) -> str | None:
         i = pos - 1
@@ -398,9 +485,10 @@ class _Extractor:
         para_end = self.layout.paragraph_end(span.closer)
         after = sp.AFTER_RE.match(masked, span.closer + 1, min(para_end, span.closer + 200))
         if after and self._after_fits(span, after):
-            return (*sp.speaker_group(after), after.start(), True)
-        if sp.ANONYMOUS_AFTER_RE.match(masked, span.closer + 1, para_end):
-            return sp.ANONYMOUS, None, span.closer + 1, True  # '"...," a senior diplomat said.'
+            return (*sp.speaker_group(after), sp.speaker_start(after), True)
+        if m := sp.ANONYMOUS_AFTER_RE.match(masked, span.closer + 1, para_end):
+            # '"...," a senior diplomat said.' ('"...," the veteran diplomat said': described)
+            return sp.described(m), None, span.closer + 1, True
         # 3. Earlier in the sentence: 'Peskov said: "..."', 'Zelensky said Ukraine was "not ready"'.
         lead_start = max(sent_start, span.opener - 400)
         lead = masked[lead_start : span.opener]
@@ -411,16 +499,22 @@ class _Extractor:
         found = sp.lead_speaker(lead, fragment=fragment)
         if found is not None:
             return found[0], found[1], lead_start + found[2], not fragment
+        # 3b. A colon after another verb: 'Mel Stride went further: "..."' -> the sentence's
+        # subject introduces the quote.
+        if lead.rstrip().endswith(":") and lead_start == self.layout.sentence(lead_start)[0]:
+            m = _SUBJECT_START_RE.match(masked, lead_start, span.opener)
+            if m and self._names_a_person(m.group("s"), m.groupdict().get("appos")):
+                return m.group("s"), m.groupdict().get("appos"), m.start("s"), True
         # 4. At the end of the sentence: 'Ukraine was "not ready" for talks, Zelensky said.'
         sent_end = min(sent_end, span.closer + 300)
-        for m in re.finditer(r"[,;]\s+|\s[—–]\s", masked[span.closer + 1 : sent_end]):
+        for m in _LATE_RE.finditer(masked[span.closer + 1 : sent_end]):
             pos = span.closer + 1 + m.start()
             late = sp.AFTER_RE.match(masked, pos, sent_end)
             if late and _AFTER_TAIL_RE.fullmatch(masked, late.end(), sent_end):
                 return (*sp.speaker_group(late), pos, False)
             late = sp.ANONYMOUS_AFTER_RE.match(masked, pos, sent_end)
             if late and _AFTER_TAIL_RE.fullmatch(masked, late.end(), sent_end):
-                return sp.ANONYMOUS, None, pos, False
+                return sp.described(late), None, pos, False
         return None, None, None, False
 
     def _after_fits(self, span: Span, after: re.Match[str]) -> bool:
@@ -432,8 +526,8 @@ class _Extractor:
         ):
             return True
         tail = self.masked[after.end() : after.end() + 80]
-        m = re.match(r"[^.!?\"“”~]{0,60}?[.!?]", tail)
-        return bool(m) and not re.search(r"\bthat\b", m.group())
+        m = _SENTENCE_TAIL_RE.match(tail)
+        return bool(m) and not _THAT_RE.search(m.group())
 
     def _continued(self, para: int, span: Span) -> _Who:
         # Rule: an unattributed quote right after another one (same or next paragraph)
@@ -463,7 +557,9 @@ class _Extractor:
         who = self.resolve_who(phrase, pos)
         return who.name, who.role
 
-    def resolve_who(self, phrase: str, pos: int, *, appositive: str | None = None) -> _Who:
+    def resolve_who(
+        self, phrase: str, pos: int, *, appositive: str | None = None, describe: bool = True
+    ) -> _Who:
         phrase = " ".join(phrase.split())
         if not phrase:
             return _NOBODY  # sp.ANONYMOUS
@@ -476,25 +572,58 @@ class _Extractor:
             return _NOBODY  # "they", "we": not one speaker
         name, role = sp.split_role_name(phrase)
         if role and appositive and _NAME_ONLY_RE.fullmatch(appositive):
-            # "The French president, François Hollande, said": the name is the appositive.
+            # "The French president, François Hollande, said": the name is the appositive
+            # ("Qatar's envoy, Sheikh Khalid Al Thani": with its honorific).
             named, named_role = sp.split_role_name(appositive)
-            if named and named_role is None and not sp.is_institution(named):
+            if named and not sp.is_institution(named) and (name is None or named_role is None):
                 name = named
+        if (
+            name is not None
+            and " " not in name
+            and sp.is_demonym(name)
+            and (
+                phrase[:4].casefold() == "the "
+                or _DESCRIBED_BEFORE_RE.search(self.text, max(0, pos - 40), pos)
+            )
+        ):
+            # "The 61-year-old Dane, who ..., said": a description, not a name.
+            role, name = role or name, None
         role = role or sp.appositive_role(appositive)
         role_only = name is None and role is not None
         if role_only:
-            name = self._name_for_role(role, pos)
+            # "the diplomat", "the 61-year-old Dane" fit anybody: the latest person.
+            generic = _is_generic(role)
+            name = None if generic and describe else self._name_for_role(role, pos)
+            if (
+                name is None
+                and describe
+                and not _INDEFINITE_RE.match(phrase)
+                and not _INDEFINITE_BEFORE_RE.search(self.text, max(0, pos - 30), pos)
+                and not (_role_heads(role) and _role_heads(role) <= _UNNAMED_HEADS)
+            ):
+                # "the diplomat said", "the prime minister said": the latest person named
+                # before whose role (when known) agrees with the description.
+                who = self._described(role, pos)
+                if who is not None:
+                    if not generic:  # a later "the prime minister" is the same person
+                        key = (sp.tidy_role(role) or role).casefold()
+                        self._role_names.setdefault(key, []).append((pos, who.name))
+                    return who
         if name is None:
             return _Who(None, role, False)
         person = not sp.is_institution(name)
         if len(name.split()) == 1 and person:
             mention = self._mention(name)
+            if mention is None and role and role.split()[-1].casefold() in sp.GIVEN_NAME_TITLES:
+                mention = self._given_name_mention(name, pos)  # "Sheikh Mohammed"
             if mention and (mention[0] < pos or not self.aliases.knows(name)):
                 name, role = mention[1], role or mention[2]
             elif not self.aliases.knows(name) and name.isupper():
                 person = False  # an acronym: NATO, EU
         if len(name.split()) > 1 and name.isupper():
             name = name.title()  # a shouted transcript label: VLADIMIR PUTIN
+        if person and not self.aliases.knows(name):
+            name = sp.trim_name(name)
         canonical = self.aliases.canonical(name)
         if role_only:
             role = self._roles.get(canonical) or role  # "the minister": the role given before
@@ -522,17 +651,41 @@ class _Extractor:
         found = None
         text = self.text
         if surname[:1].isupper() and surname not in sp.STOP_CAPS:
-            # str.find, not a regex with a look-behind: a literal scan is what keeps this linear.
-            at = text.find(surname)
-            while at >= 0 and found is None:
-                end = at + len(surname)
-                if not _word_char(text, at - 1) and not _word_char(text, end):
-                    chunk = sp.CHUNK_AT_END_RE.search(text, max(0, at - 120), end)
-                    name, role = sp.split_role_name(chunk.group()) if chunk else (None, None)
-                    if name and len(name.split()) > 1 and name.split()[-1] == surname:
-                        found = (at, name, role)
-                at = text.find(surname, end)
+            # "El-Sisi" at a sentence's start is the "el-Sisi" named before.
+            spellings = [surname]
+            if _PARTICLE_START_RE.match(surname):
+                spellings.append(surname[0].lower() + surname[1:])
+            for spelling in spellings:
+                # str.find, not a regex with a look-behind: a literal scan keeps this linear.
+                at = text.find(spelling)
+                while at >= 0 and (found is None or at < found[0]):
+                    end = at + len(spelling)
+                    if (
+                        not _word_char(text, at - 1)
+                        and not _word_char(text, end)
+                        and _may_follow_name_part(text, at)
+                    ):
+                        floor = sp.chunk_floor(text, max(0, at - 120), at)
+                        chunk = sp.CHUNK_AT_END_RE.search(text, floor, end)
+                        name, role = sp.split_role_name(chunk.group()) if chunk else (None, None)
+                        if name and len(name.split()) > 1 and name.split()[-1] == spelling:
+                            found = (at, name, role)
+                            break
+                    at = text.find(spelling, end)
         self._mentions[surname] = found
+        return found
+
+    def _given_name_mention(self, given: str, pos: int) -> tuple[int, str, str | None] | None:
+        """The latest full name before ``pos`` that starts with ``given``."""
+        text, found = self.text, None
+        at = text.find(given, max(0, pos - _MENTION_WINDOW), pos)
+        while at >= 0:
+            if not _word_char(text, at - 1):
+                chunk = sp.CHUNK_RE.match(text, at)
+                name = sp.split_role_name(chunk.group())[0] if chunk else None
+                if name and len(name.split()) > 1 and name.split()[0] == given:
+                    found = (at, name, None)
+            at = text.find(given, at + len(given), pos)
         return found
 
     def _name_for_role(self, role: str, pos: int) -> str | None:
@@ -542,11 +695,16 @@ class _Extractor:
         named = _latest_before(self._role_names.get(key, []), pos, 1)
         if named:
             return named[-1][1]
-        heads = [t for t in key.split() if sp.is_role_head(t)]
-        # ("the head of state" is the president, "the head of government" the prime minister)
-        head = next(
-            (h for phrase, h in _HEAD_SYNONYMS if phrase in key), heads[-1] if heads else None
+        ours = sp.nations_in(key)
+        tokens = key.split()
+        heads = [t for t in tokens if sp.is_role_head(t)]
+        # The noun an of-phrase hangs on is the head: "adviser to the president of ukraine".
+        main = next(
+            (t for t, after in itertools.pairwise(tokens) if sp.is_role_head(t) and after in _OF),
+            heads[-1] if heads else None,
         )
+        # ("the head of state" is the president, "the head of government" the prime minister)
+        head = next((h for phrase, h in _HEAD_SYNONYMS if phrase in key), main)
         if head is None:
             return None
         # Speakers already given a role with that head word, and "<role> <Name>" mentions.
@@ -557,12 +715,22 @@ class _Extractor:
             for at, n in _latest_before(items, pos, 1)
         ]
         named_before += _latest_before(self._people_titled(head), pos, _LOOKBACK)
+        if ours:
+            # "the Lithuanian president" is not "Polish President Andrzej Duda".
+            named_before = [
+                item
+                for item in named_before
+                if not (theirs := sp.nations_in(item[2])) or theirs & ours
+            ]
         named_before.sort()
-        # The nearest one whose role shares the most words with this one.
+        # The nearest one whose role shares the most words with this one (a shared nationality
+        # counts for more: "the President of Russia" is the "Russian President").
         wanted = set(key.split())
         best = max(
             reversed(named_before),
-            key=lambda item: len(wanted & set(item[2].split())),
+            key=lambda item: (
+                len(wanted & set(item[2].split())) + 2 * bool(ours & sp.nations_in(item[2]))
+            ),
             default=None,
         )
         return best[1] if best else None
@@ -577,7 +745,8 @@ class _Extractor:
             if _word_char(text, m.start() - 1):
                 continue
             # The whole phrase around the head word: "Deputy Head of the Office ... Ihor Zhovkva".
-            before = sp.CHUNK_AT_END_RE.search(text, max(0, m.start() - 60), m.end())
+            floor = sp.chunk_floor(text, max(0, m.start() - 60), m.start())
+            before = sp.CHUNK_AT_END_RE.search(text, floor, m.end())
             chunk = sp.CHUNK_RE.match(text, before.start() if before else m.start())
             name, role = sp.split_role_name(chunk.group()) if chunk else (None, None)
             if name and role and len(name.split()) > 1 and not sp.is_institution(name):
@@ -590,11 +759,43 @@ class _Extractor:
         """What "he" or "she" at ``pos`` refers to: the latest person named before it as a
         speaker or as a sentence's subject, skipping one whose given name says the other gender.
         """
-        wanted = None if pronoun is None else "f" if pronoun.casefold() == "she" else "m"
+        wanted = (
+            None if pronoun is None else "f" if pronoun.casefold() in sp.FEMININE_PRONOUNS else "m"
+        )
 
         def fits(who: _Who) -> bool:
             return wanted is None or sp.gender_of(who.name) in (wanted, None)
 
+        found = self._latest_person(pos, fits, fallback=True)
+        return found[0] if found else _NOBODY
+
+    def _described(self, role: str, pos: int) -> _Who | None:
+        """Who "the diplomat" or "the Lithuanian president" at ``pos`` is: the latest person named
+        before it (a speaker or a subject, else any "<role> <Name>") whose role, when known,
+        agrees with it; nobody when an unnamed one was brought in since ("a senior diplomat,
+        speaking on condition of anonymity, said ... "...," the diplomat said")."""
+        wanted = sp.tidy_role(role) or role
+
+        def fits(who: _Who) -> bool:
+            return who.name is not None and _roles_agree(wanted, who.role)
+
+        found = self._latest_person(pos, fits, fallback=False, current=False)
+        if found is None:
+            found = self._latest_mention(pos, fits)
+        if found is None:
+            found = self._last_speaker(pos)
+        if found is None or self._unnamed_since(wanted, found[1], pos):
+            return None
+        who = found[0]
+        return _Who(who.name, who.role or wanted, True)
+
+    def _latest_person(
+        self, pos: int, fits: Callable[[_Who], bool], *, fallback: bool, current: bool = True
+    ) -> tuple[_Who, int] | None:
+        """(person, where named) of the latest person before ``pos`` that ``fits``: speakers
+        and sentence subjects, newest first (with ``fallback``, the latest one at all when none
+        fits). ``current``: whether the subject of the sentence holding ``pos`` counts (only
+        when it comes before ``pos``)."""
         # Bounded look-backs (sentences, speakers) keep a pronoun's cost constant.
         k = bisect.bisect_left(self._people_at, pos) - 1
         floor = max(-1, k - _LOOKBACK)
@@ -604,48 +805,106 @@ class _Extractor:
         for j in range(i, max(i - _LOOKBACK, -1), -1):
             # Speakers named after this sentence's start are more recent than its subject.
             while k > floor and self._people_at[k] >= starts[j]:
-                who = self._people[k]
-                first_seen = first_seen or who
-                if fits(who):
-                    return who
+                found = (self._people[k], self._people_at[k])
+                first_seen = first_seen or found
+                if fits(found[0]):
+                    return found
                 k -= 1
             if j < i:
                 if j not in self._subjects:  # an earlier sentence's subject does not change
                     self._subjects[j] = self._subject_of(j, pos)
                 who = self._subjects[j]
             else:
-                who = self._subject_of(j, pos)
+                who = self._subject_of(j, pos, before=True) if current else None
             if who is not None:
-                first_seen = first_seen or who
+                first_seen = first_seen or (who, starts[j])
                 if fits(who):
-                    return who
-        for who in reversed(self._people[floor + 1 : k + 1]):
+                    return who, starts[j]
+        for at, who in zip(
+            reversed(self._people_at[floor + 1 : k + 1]),
+            reversed(self._people[floor + 1 : k + 1]),
+            strict=True,
+        ):
             if fits(who):
-                return who
+                return who, at
+        if not fallback:
+            return None
         if first_seen is None and k >= 0:
-            first_seen = self._people[k]
-        return first_seen or _NOBODY
+            first_seen = (self._people[k], self._people_at[k])
+        return first_seen
 
-    def _subject_of(self, j: int, pos: int) -> _Who | None:
-        """The person who is sentence ``j``'s subject, or the agent of "was stated by ..."."""
+    def _last_speaker(self, pos: int) -> tuple[_Who, int] | None:
+        """The person quoted last before ``pos``, when that was in this paragraph or the one
+        before and no role of theirs is known ('"...," the adviser explained' after a quote of
+        an adviser named without his title)."""
+        k = bisect.bisect_left(self._people_at, pos) - 1
+        if k < 0 or self._people[k].role:
+            return None
+        at = self._people_at[k]
+        if self.layout.paragraph(pos) - self.layout.paragraph(at) > 1:
+            return None
+        return self._people[k], at
+
+    def _latest_mention(self, pos: int, fits: Callable[[_Who], bool]) -> tuple[_Who, int] | None:
+        """The latest "<role> <Full Name>" or "<Full Name>" before ``pos`` (within a bounded
+        window) that ``fits``, whatever its place in its sentence."""
+        # (Not in the sentence holding ``pos``: "X resigned ..., the president announced".)
+        end = self.layout.sentence(pos)[0]
+        floor = max(0, end - _MENTION_WINDOW)
+        found = None
+        for m in sp.CHUNK_RE.finditer(self.masked, floor, end):
+            if m.group().endswith(("'s", "’s")):
+                continue  # "President Mirziyoyev's visit": not the person's own mention
+            name, role = sp.split_role_name(m.group())
+            # (A capitalised pair alone may be anything: "National Security".)
+            if (
+                name
+                and len(name.split()) > 1
+                and not sp.is_institution(name)
+                and (role or self.aliases.knows(name))
+            ):
+                who = _Who(self.aliases.canonical(sp.trim_name(name)), sp.tidy_role(role), True)
+                if fits(who):
+                    found = (who, m.start())
+        return found
+
+    def _unnamed_since(self, role: str, since: int, pos: int) -> bool:
+        """Whether "a/one ... <role noun>" (not an appositive to a name) comes between."""
+        heads = [t for t in role.casefold().replace("-", " ").split() if sp.is_role_head(t)]
+        if not heads or since >= pos:
+            return False
+        pattern = _indefinite_re(heads[-1])
+        for m in pattern.finditer(self.masked, since, pos):
+            if not _APPOSITIVE_BEFORE_RE.search(self.masked, max(0, m.start() - 40), m.start()):
+                return True
+        return False
+
+    def _subject_of(self, j: int, pos: int, *, before: bool = False) -> _Who | None:
+        """The person who is sentence ``j``'s subject, or the agent of "was stated by ..."
+        (``before``: only a subject named before ``pos``)."""
         starts = self.layout.sent_starts
         end = starts[j + 1] if j + 1 < len(starts) else len(self.masked)
         for m in (
             sp.PASSIVE_BY_RE.search(self.masked, starts[j], min(end, pos, starts[j] + 400)),
             _SUBJECT_START_RE.match(self.masked, starts[j]),
         ):
+            if before and m and m.start("s") >= pos:
+                continue  # "In his words, the New START treaty ...": not what "his" refers to
             if m and sp.PRONOUNS.get(m.group("s").casefold()) is None:
                 appositive = m.groupdict().get("appos")
-                who = self.resolve_who(m.group("s"), starts[j], appositive=appositive)
+                who = self.resolve_who(
+                    m.group("s"), m.start("s"), appositive=appositive, describe=False
+                )
                 if who.person and who.name and (" " in who.name or self._mention(who.name)):
                     return who
         return None
 
-    def attribute_plain(self, text: str) -> str | None:
-        """The speaker of a sentence without quotation marks ('Peskov said talks ...')."""
-        found = sp.lead_speaker(self.masked, fragment=False)
+    def attribute_plain(self, text: str, *, verbs: list[re.Match[str]] | None = None) -> str | None:
+        """The speaker of a sentence without quotation marks ('Peskov said talks ...');
+        ``verbs``: its speech verbs when already found (`speakers.speech_verbs` of the text)."""
+        found = sp.lead_speaker(self.masked, fragment=False, verbs=verbs)
         if found is None:
-            for m in re.finditer(r"[,;]\s+|\s[—–]\s", self.masked):
+            for m in _LATE_RE.finditer(self.masked):
                 late = sp.AFTER_RE.match(self.masked, m.start())
                 if late:
                     phrase, appos = sp.speaker_group(late)
@@ -654,10 +913,80 @@ class _Extractor:
         return self.resolve_who(found[0], found[2], appositive=found[1]).name
 
 
+# "One European diplomat", "a senior official": someone new, not someone named before.
+_INDEFINITE_RE = re.compile(r"(?i)(?:an?|one|another|some|two|three|several)\s")
+_INDEFINITE_BEFORE_RE = re.compile(
+    r"\b(?:[Aa]n?|[Oo]ne|[Aa]nother|[Ss]ome|[Tt]wo|[Tt]hree|[Ss]everal)\s+(?:[\w'’-]+\s+){0,2}$"
+)
+# "the official said", "the source added": someone left unnamed, whoever was named before.
+_UNNAMED_HEADS = frozenset(("official", "source"))
+_INTRODUCED_HEADS = sp.words(
+    """spokesman spokeswoman spokesperson aide adviser advisor envoy ambassador representative
+    negotiator correspondent"""
+)
+_OF = frozenset(("of", "to", "for"))
+_MENTION_WINDOW = 1500  # characters looked back at for "the diplomat" named in passing
+_APPOSITIVE_BEFORE_RE = re.compile(r"[A-Z][\w'’.-]*,\s*$")
+
+
+@functools.lru_cache(maxsize=64)
+def _indefinite_re(head: str) -> re.Pattern[str]:
+    """ "a senior European diplomat", "one EU diplomat": someone new, not named."""
+    return re.compile(
+        rf"\b(?:[Aa]n?|[Oo]ne|[Aa]nother)\s+(?:[\w'’-]+\s+){{0,3}}?{re.escape(head)}\b"
+    )
+
+
+_PARTICLE_START_RE = re.compile(r"(?:Al|El|Ad|As|Ash|At|Ar|An|Az)-\w")
+
+
+def _role_heads(role: str) -> set[str]:
+    key = role.casefold()
+    heads = {t for t in key.replace("-", " ").split() if sp.is_role_head(t)}
+    for phrase, head in _HEAD_SYNONYMS:
+        if phrase in key:
+            heads.add(head)
+    return heads
+
+
+def _is_generic(role: str) -> bool:
+    """A description with no role noun, or one that fits anybody ("the senior diplomat")."""
+    heads = _role_heads(role)
+    return not heads or bool(heads & sp.GENERIC_HEADS)
+
+
+def _roles_agree(wanted: str, role: str | None) -> bool:
+    """Whether a person with ``role`` can be the one described by ``wanted`` ("the Ukrainian
+    president"): no other nationality, and a shared role noun unless the description is one
+    that fits anybody ("the diplomat", "the 61-year-old Dane")."""
+    if not role:
+        # (A spokesman or an aide is introduced as one: nobody else is "the spokesman".)
+        return not _role_heads(wanted) & _INTRODUCED_HEADS
+    theirs, ours = sp.nations_in(role), sp.nations_in(wanted)
+    role = role.casefold()
+    if theirs and ours and not theirs & ours:
+        return False
+    heads = _role_heads(wanted)
+    if not heads or heads & sp.GENERIC_HEADS:
+        return True
+    words = set(role.replace("-", " ").split())
+    return bool(heads & words) or ("premier" in words and "minister" in heads)
+
+
 def _latest_before(items: list[tuple], pos: int, n: int) -> list[tuple]:
     """The last ``n`` of ``items`` (sorted by their first field, an offset) before ``pos``."""
     i = bisect.bisect_left(items, (pos,))
     return items[max(0, i - n) : i]
+
+
+def _may_follow_name_part(text: str, at: int) -> bool:
+    """Whether a word at ``at`` can be the last of a longer name: a name part (a word, an
+    initial, a particle) ends right before it, across spaces but not a line break. (Else the
+    name found there is the word alone, and a search for it is skipped.)"""
+    i = at - 1
+    while i >= 0 and text[i].isspace() and text[i] != "\n":
+        i -= 1
+    return i >= 0 and i < at - 1 and (text[i].isalnum() or text[i] in "_.'’-")
 
 
 def _word_char(text: str, i: int) -> bool:

@@ -4,7 +4,8 @@
 them: is "Kremlin spokesman Dmitry Peskov" a role and a name (and which is which), which words of
 a sentence attribute a quote ("..., Peskov said", "said Peskov", "according to Peskov", "Peskov
 told reporters that ..."), and what is the one canonical spelling of a name (Zelenskyy, Zelenskiy
--> "Volodymyr Zelensky"). Stdlib only; the default alias table is read lazily from aliases.json.
+-> "Volodymyr Zelensky"). Stdlib only; the default alias table is read lazily from aliases.json,
+and the big patterns (each holds the few thousand characters of CHUNK) are compiled on first use.
 """
 
 from __future__ import annotations
@@ -15,17 +16,46 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 from stance.errors import InputError
 
 __all__ = ["AliasFileError", "SpeakerAliases"]
 
 
-def _words(text: str) -> frozenset[str]:
+def words(text: str) -> frozenset[str]:
+    """The set of the white-space separated words of ``text``."""
     return frozenset(text.split())
+
+
+_words = words
+
+
+class _LazyPattern:
+    """A regex compiled on first use. Compiling the speaker patterns (each holds the few
+    thousand characters of CHUNK) was most of this module's import time. On first use the proxy
+    compiles its pattern and puts it in its own place in the module, so that later uses go to
+    the compiled pattern directly, at no extra cost."""
+
+    __slots__ = ("_flags", "_name", "_namespace", "_source")
+
+    def __init__(self, namespace: dict[str, object], name: str, source: str, flags: int) -> None:
+        self._namespace, self._name, self._source, self._flags = namespace, name, source, flags
+
+    def __getattr__(self, attr: str) -> object:
+        compiled = re.compile(self._source, self._flags)
+        self._namespace[self._name] = compiled
+        return getattr(compiled, attr)
+
+
+def lazy_compile(
+    namespace: dict[str, object], name: str, source: str, flags: int = 0
+) -> re.Pattern[str]:
+    """``re.compile(source)`` on first use, for the module global ``name`` of ``namespace``."""
+    return cast("re.Pattern[str]", _LazyPattern(namespace, name, source, flags))
 
 
 class AliasFileError(InputError):
@@ -35,6 +65,7 @@ class AliasFileError(InputError):
 # -- the alias table -------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def _key(name: str) -> str:
     """The lookup form of a name: no diacritics, case-folded, one space, no possessive."""
     decomposed = unicodedata.normalize("NFKD", name.replace("’", "'"))
@@ -105,6 +136,10 @@ class SpeakerAliases:
             ):
                 return person
         return re.sub(r"['’]s$", "", name)
+
+    def __bool__(self) -> bool:
+        # (len() counts the people: truth only needs to know that the table is not empty.)
+        return bool(self._table)
 
     def knows(self, name: str) -> bool:
         """Whether ``name`` is listed (as an alias or a canonical name)."""
@@ -188,7 +223,16 @@ ROLE_HEADS = _words(
     colonel major captain sergeant admiral marshal correspondent analyst member
     representative pope patriarch king queen prince emir sheikh senator congressman
     congresswoman mp professor ceo founder investor writer author editor journalist
-    commentator expert economist strategist vice-president coordinator lady"""
+    commentator expert economist strategist vice-president coordinator lady ayatollah
+    cardinal imam rabbi archbishop bishop politician lawyer activist blogger historian
+    tycoon billionaire oligarch businessman businesswoman cleric"""
+)
+# Role nouns that describe almost anyone in the news: "the diplomat said" refers back to the
+# latest person named, whatever that person's title ("the diplomat" after "Deputy Foreign
+# Minister Sergei Ryabkov").
+GENERIC_HEADS = _words(
+    """diplomat official politician leader lawmaker veteran figure activist blogger commentator
+    expert analyst member representative"""
 )
 # Lower-case words that may sit inside a role or an institution ("foreign policy chief").
 _ROLE_WORDS = ROLE_HEADS | _words(
@@ -198,7 +242,8 @@ _ROLE_WORDS = ROLE_HEADS | _words(
     delegation team human rights government general's chief's"""
 )
 _HONORIFIC_KEYS = _words(
-    """mr mrs ms dr gen lt col sen rep gov prof sgt capt adm maj sir lord dame president
+    """mr mrs ms dr gen lt col sen rep gov prof sgt capt adm maj sir lord dame rev baroness
+    baron ayatollah sheikh cardinal imam rabbi archbishop bishop president
     minister chancellor premier pope patriarch king queen prince"""
 )
 # Capitalised words that start a sentence or a clause but never a name.
@@ -215,7 +260,12 @@ STOP_CAPS = _words(
     Authorities Lawmakers Protesters Soldiers Troops Commentators Supporters Opponents
     Ukrainians Russians Americans Europeans People Everyone Nobody Police Prosecutors
     Investigators Doctors Journalists Reporters Media Statement Report Who Which What Where
-    Why How According"""
+    Why How According Another"""
+) | frozenset(
+    f"{p}{a}{c}"
+    for p in ("I", "We", "You", "They", "He", "She", "It", "Let", "There", "That", "What")
+    for a in "'’"
+    for c in ("ve", "ll", "re", "d", "m", "s")
 )
 # Capitalised single words that are places, states or bodies, never a person's surname.
 NON_PERSONS = _words(
@@ -234,27 +284,161 @@ INSTITUTION_WORDS = _words(
     command staff embassy mission bank fund court party federation republic states kingdom
     administration cabinet secretariat alliance nato eu un pentagon headquarters group
     company corporation institute university centre center times post news press network
-    channel television tv radio agency gazprom rosatom"""
+    channel television tv radio agency gazprom rosatom association club league foundation
+    society assembly board bureau authority tribunal coalition academy directorate"""
 )
-PRONOUNS = {"he": "person", "she": "person", "it": "body", "they": "plural", "we": "plural"}
+
+# Nationality words and the country they point to: "Ukrainian", "Ukraine's" -> "ukraine".
+# A role's nationality must agree with a person's known role before "the Lithuanian president"
+# refers back to them ("Polish President Andrzej Duda" is not "the Lithuanian president").
+_NATION_TABLE = """ukraine ukrainian | russia russian | france french frenchman frenchwoman |
+    britain british briton uk u.k. | us u.s. usa american america | germany german |
+    poland polish pole | italy italian | spain spanish spaniard | china chinese |
+    turkey turkish turk turkiye | iran iranian | israel israeli | finland finnish finn |
+    sweden swedish swede | norway norwegian | denmark danish dane | estonia estonian |
+    latvia latvian | lithuania lithuanian | belarus belarusian | moldova moldovan |
+    georgia georgian | hungary hungarian | slovakia slovak | slovenia slovenian slovene |
+    czech czechia | romania romanian | bulgaria bulgarian | serbia serbian serb |
+    croatia croatian croat | greece greek hellenic | austria austrian | switzerland swiss |
+    netherlands dutch | belgium belgian | ireland irish | portugal portuguese |
+    canada canadian | japan japanese | india indian | pakistan pakistani | qatar qatari |
+    saudi saudi-arabian | oman omani | egypt egyptian | syria syrian | iraq iraqi |
+    kazakhstan kazakh | brazil brazilian | mexico mexican | australia australian |
+    korea korean | vatican | eu european | nato | cuba cuban | venezuela venezuelan |
+    argentina argentine argentinian | chile chilean | colombia colombian | peru peruvian |
+    nicaragua nicaraguan | bolivia bolivian | armenia armenian | azerbaijan azerbaijani |
+    uzbekistan uzbek | kyrgyzstan kyrgyz | tajikistan tajik | turkmenistan turkmen |
+    mongolia mongolian | vietnam vietnamese | indonesia indonesian | malaysia malaysian |
+    thailand thai | philippines philippine filipino | singapore singaporean |
+    afghanistan afghan | bangladesh bangladeshi | lebanon lebanese | jordan jordanian |
+    palestine palestinian | kuwait kuwaiti | bahrain bahraini | emirates emirati uae |
+    yemen yemeni | libya libyan | tunisia tunisian | algeria algerian | morocco moroccan |
+    sudan sudanese | ethiopia ethiopian | kenya kenyan | nigeria nigerian | ghana ghanaian |
+    senegal senegalese | luxembourg luxembourgish | iceland icelandic | malta maltese |
+    cyprus cypriot | montenegro montenegrin | albania albanian | macedonia macedonian |
+    bosnia bosnian | kosovo kosovar | africa african"""
+NATIONS: dict[str, str] = {
+    word: group.split()[0] for group in _NATION_TABLE.split("|") for word in group.split()
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def nations_in(phrase: str | None) -> frozenset[str]:
+    """The countries or places a role names: "Ukrainian President" -> {"ukraine"}, "Ukraine's"
+    too; the words of an "of" phrase count as places ("President of the Republic of South
+    Ossetia" -> {"south", "ossetia"}), so that two roles of different places disagree."""
+    if not phrase:
+        return frozenset()
+    out = set()
+    after_of = False
+    for token in phrase.split():
+        word = bare_word(token).strip(",")
+        if word in NATIONS:
+            out.add(NATIONS[word])
+        elif (
+            after_of
+            and word.isalpha()
+            and len(word) > 2
+            and word not in _ROLE_WORDS
+            and word not in INSTITUTION_WORDS
+            and word not in _STATE_WORDS
+        ):
+            out.add(word)
+        after_of = word == "of" or (after_of and word not in ("and", "for", "to"))
+    return frozenset(out)
+
+
+# Words of a state's formal name that say nothing of which state it is.
+_STATE_WORDS = _words(
+    """the of republic federation kingdom united states state people's peoples islamic
+    democratic socialist federal arab grand duchy principality commonwealth union
+    confederation plurinational bolivarian emirates"""
+)
+
+
+def is_demonym(word: str) -> bool:
+    """A nationality noun or adjective ("Slovenian", "Briton"): a description, not a name."""
+    low = bare_word(word)
+    return (low in NATIONS and NATIONS[low] != low) or low.endswith(("ian", "ean", "ese"))
+
+
+PRONOUNS = {
+    "he": "person",
+    "she": "person",
+    "him": "person",
+    "her": "person",
+    "it": "body",
+    "they": "plural",
+    "we": "plural",
+    "them": "plural",
+}
+FEMININE_PRONOUNS = frozenset(("she", "her"))
 
 UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĖĘĚĜĞĠĢĤĪĮİĴĶĹĻĽŁŃŅŇŌŐŒŔŘŚŜŞŠŢŤŪŮŰŲŴŶŸŹŻŽ"
+# (Speed: the speaker patterns are searched at every position of a sentence, so each of their
+# alternatives starts with a literal or a character class, which the regex engine rejects at a
+# glance; an optional group is written "(?:A|B|)", which tries the same things in the same order
+# as "(?:A|B)?" without the engine's loop around it.)
+
+
+def alternation(options: Iterable[str]) -> str:
+    """A regex matching any of the literal ``options``, as a prefix tree: "say(?:ing|s)?" for
+    say, says, saying. It matches what the plain alternation (longest first) matches, but the
+    regex engine rejects a position after a character or two instead of trying every option:
+    these lists are tried at each position of a search."""
+    tree: dict = {}
+    for word in options:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # the end of a word
+
+    def emit(node: dict) -> str:
+        parts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not parts:
+            return ""
+        body = parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+        # (Greedy "?": a longer word is tried before the shorter one it extends.)
+        return f"(?:{body})?" if "" in node else body
+
+    return f"(?:{emit(tree)})"
+
+
 # One capitalised token: a word ("Peskov", "Ukraine's", "Lvova-Belova"), initials ("U.S.", "V.")
 # or an abbreviated honorific ("Mr.", "Gen.").
 _CAP = (
-    rf"(?:(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sen|Rep|Gov|Prof|Sgt|Capt|Adm|Maj|St)\.(?=\s)"
-    rf"|(?:[{UPPER}]\.)+(?=\s)|(?:(?:al|el|ad|as|ash|at|ar|an|az)-|d['’])?[{UPPER}](?:[\w'’\-]|\.(?=\w))*)"
+    rf"(?:{alternation(words('Mr Mrs Ms Dr Gen Lt Col Sen Rep Gov Prof Sgt Capt Adm Maj St Rev'))}"
+    rf"\.(?=\s)|[{UPPER}]\.(?:[{UPPER}]\.)*(?=\s)"
+    rf"|(?:{alternation(words('al el ad as ash at ar an az'))}-|d['’]|)"
+    rf"[{UPPER}](?:[\w'’\-]|\.(?=\w))*)"
 )
-_ROLE_LC = "|".join(sorted((w for w in _ROLE_WORDS if "'" not in w), key=len, reverse=True))
+_ROLE_LC = alternation(w for w in _ROLE_WORDS if "'" not in w)
 _TOKEN = rf"(?:{_CAP}|(?:{_ROLE_LC})(?:'s|’s)?\b)"
-_CONNECTOR = r"(?:of(?:\s+the)?|for|de|da|di|do|dos|von|van|der|den|al|el|bin|ibn|le|la|du|y)"
+# (White space inside a name never holds a line break: a name does not run on from a heading or
+# a timestamp line into the paragraph after it.)
+_SP = r"[^\S\n]+"
+# "to the" joins a body or a posting to where it serves: "Permanent Mission of Ukraine to the UN";
+# "to" alone only after a posting: "Ambassador to Ukraine Bridget Brink" (not "Zelensky to Trump").
+_TO = "|".join(
+    rf"(?<={w[0]}{w[1:]} )|(?<={w[0].lower()}{w[1:]} )"
+    for w in sorted(
+        words("Mission Ambassador Envoy Representative Delegation Embassy Adviser Advisor")
+    )
+)
+_CONNECTOR = (
+    rf"(?:of(?:{_SP}the)?|for|de|da|di|do|dos|von|van|der|den|al|el|bin|ibn|le|la|du|y"
+    rf"|to{_SP}the|(?:{_TO})to)"
+)
 # A speaker phrase: capitalised tokens and role words, with "of"/"for" or name particles between
 # them ("U.S. Secretary of State Antony Blinken", "Ursula von der Leyen").
+# ("(?<![\w].)" after a first letter is "\b" before it: von, van, de, der, den, da, bin, ibn.)
+_PARTICLE = r"(?:v(?<![\w].)(?:an|on)|d(?<![\w].)(?:a|e(?:n|r)?)|b(?<![\w].)in|i(?<![\w].)bn)"
 CHUNK = (
-    rf"(?:(?:the|The)\s+|(?:\b(?:von|van|de|der|den|da|bin|ibn)\s+)+(?=[{UPPER}]))?"
-    rf"{_TOKEN}(?:\s+(?:{_CONNECTOR}\s+)*{_TOKEN}){{0,9}}"
+    rf"(?:(?:the|The){_SP}|(?:{_PARTICLE}{_SP})+(?=[{UPPER}])|)"
+    rf"{_TOKEN}(?:{_SP}(?:{_CONNECTOR}{_SP})*{_TOKEN}){{0,9}}"
 )
-PRONOUN = r"(?:\b(?:[Hh]e|[Ss]he|[Ii]t|[Tt]hey)\b)"
+# he, she, it, they as whole words
+PRONOUN = r"(?:(?:[Hh](?<![\w].)e|[Ss](?<![\w].)he|[Ii](?<![\w].)t|[Tt](?<![\w].)hey)\b)"
 SPEECH_VERB_WORDS = _words(
     """said says say saying told tells telling added adds adding noted notes noting stressed
     stresses stressing warned warns warning wrote writes writing posted posts posting
@@ -273,32 +457,54 @@ SPEECH_VERB_WORDS = _words(
 _CHARACTERISING_VERBS = _words(
     """called calls calling described describes describing dismissed dismisses branded labelled
     labeled termed denounced slammed condemned criticised criticized praised hailed welcomed
-    accused rejected"""
+    accused rejected backed supported endorsed opposed"""
 )
+# (The words first: no word is the start of the phrases after them, so the order changes no
+# match, and a position that starts no verb is rejected sooner.)
 SPEECH_VERB = (
-    r"(?:(?:was|were|is|has\s+been)\s+quoted\s+(?:as\s+saying|by)|pointed\s+out|went\s+on"
-    rf"|{'|'.join(sorted(set(SPEECH_VERB_WORDS), key=len, reverse=True))})\b"
+    rf"(?:{alternation(SPEECH_VERB_WORDS)}"
+    r"|(?:was|were|is|has\s+been)\s+quoted\s+(?:as\s+saying|by)|pointed\s+out|went\s+on)\b"
 )
-REPORTING_VERB = rf"(?:{SPEECH_VERB}|(?:{'|'.join(_CHARACTERISING_VERBS)})\b)"
+REPORTING_VERB = rf"(?:{SPEECH_VERB}|{alternation(_CHARACTERISING_VERBS)}\b)"
 # Words allowed between a speaker and the verb: "Peskov also said", "Peskov on Wednesday said".
+# ("Stoltenberg likes to say that", "Peskov often says", "Zhadan once wrote".)
 ADV = (
     r"(?:[a-z]+ly|also|later|earlier|previously|again|then|has|had|have|was|is|would|will|once"
-    r"|further|on\s+[A-Z][a-z]+day|last\s+week|himself|herself|too|separately)"
+    r"|further|on\s+[A-Z][a-z]+day|last\s+week|himself|herself|too|separately|often|always"
+    r"|never|sometimes|now|long|(?:likes?|liked|loves?|loved|used|tends?|tended)\s+to)"
 )
-# An appositive between commas: "Dmytro Kuleba, Ukraine's foreign minister, said".
-APPOS = r",\s+(?P<appos>[^,.;:!?\"“”«»()\n]{2,90}?),"
+# A character of an appositive: not a clause's end (a decimal point is not one: "2.4 million"),
+# and a quoted title inside it is masked ('whose book "~~~" sold well').
+_APPOS_CHAR = r"(?:[^,.;:!?\"“”«»()\n]|(?<=\d)\.(?=\d)|[\"“„«]~+[\"”“»])"
+# An appositive between commas: "Dmytro Kuleba, Ukraine's foreign minister, said", and a
+# relative clause after it: "Kemi Badenoch, the opposition leader, who toured the yard, said".
+APPOS = (
+    rf",\s+(?P<appos>{_APPOS_CHAR}{{2,90}}?)"
+    rf"(?:,\s+(?:who|whose)\s{_APPOS_CHAR}{{2,120}}?)?,"
+)
 # A role after an inverted attribution: 'said Steve Witkoff, the U.S. special envoy'.
 _TAIL_APPOS = r"(?:,\s+(?P<tail>(?:the|a|an)\s+(?:[^,.;:!?\"“”«»()\n]|\.(?=\w|\s+[a-z])){2,90}))?"
 
+# Lower-case words before a lower-case role and a name: '"...," shadow defence secretary James
+# Cartlidge said' (the role starts at its role word).
+_LOWER_TITLE = (
+    rf"(?:(?!(?:a|an|one|another|some|two|several)\s)(?:[a-z][\w'’-]*\s+){{1,2}}"
+    rf"(?=(?:{_ROLE_LC})\s+(?:{_ROLE_LC}\s+)*[{UPPER}]))?"
+)
 # After a closing mark: ', Peskov said' / ', said Peskov' / ', according to Peskov' / ', he added'.
-AFTER_RE = re.compile(
+AFTER_RE = lazy_compile(
+    globals(),
+    "AFTER_RE",
     rf"[ \t]*(?:[,;]|[—–]|--)?\s*(?:"
     rf"(?P<v1>{SPEECH_VERB})\s+(?P<s1>{CHUNK}|{PRONOUN}\b){_TAIL_APPOS}"
-    rf"|according\s+to\s+(?P<s2>{CHUNK})"
-    rf"|(?P<s3>{CHUNK}|{PRONOUN}\b)(?:{APPOS})?\s+(?:{ADV}\s+){{0,3}}(?P<v3>{SPEECH_VERB}))"
+    rf"|according\s+to\s+(?P<s2>{CHUNK}|(?:him|her)(?=\s*[,.;:)]|\s*$))"
+    rf"|{_LOWER_TITLE}(?P<s3>{CHUNK}|{PRONOUN}\b)(?:{APPOS})?\s+(?:{ADV}\s+){{0,3}}"
+    rf"(?P<v3>{SPEECH_VERB}))",
 )
 # A relative clause's subject: "Volodymyr Zelensky, who wrote on X that ...".
-REL_SUBJECT_RE = re.compile(rf"(?P<s>{CHUNK}),?\s+who\s+(?:{ADV}\s+){{0,3}}$")
+REL_SUBJECT_RE = lazy_compile(
+    globals(), "REL_SUBJECT_RE", rf"(?P<s>{CHUNK}),?\s+who\s+(?:{ADV}\s+){{0,3}}$"
+)
 # Someone not named: "a senior European diplomat said", "said one official".
 # ("the ministry said", "his office said": a body or a person who can speak, not "the report".)
 _SPEAKING_NOUNS = (
@@ -308,10 +514,12 @@ _SPEAKING_NOUNS = (
     r"|agency|service|department|council|committee|commission|party|presidency|administration"
     r"|cabinet|parliament|lawmakers?|senators?|general|commanders?|officers?|staff|kremlin)"
 )
-ANONYMOUS_BEFORE_RE = re.compile(
+ANONYMOUS_BEFORE_RE = lazy_compile(
+    globals(),
+    "ANONYMOUS_BEFORE_RE",
     rf"\b(?:(?:[Aa]n?|[Oo]ne|[Aa]nother|[Tt]wo|[Ss]ome|[Ss]everal)\s+[^,;:.!?\"“”«»~\n]{{1,60}}?"
     rf"|(?:[Tt]he|[Hh]is|[Hh]er|[Tt]heir|[Ii]ts)\s+(?:[a-z-]+\s+){{0,3}}{_SPEAKING_NOUNS})"
-    rf"(?:,[^,;:.!?\"“”«»~\n]{{1,60}},)?\s+(?:{ADV}\s+){{0,2}}$"
+    rf"(?:,[^,;:.!?\"“”«»~\n]{{1,60}},)?\s+(?:{ADV}\s+){{0,2}}$",
 )
 _NOT_A_SUBJECT = (
     r"(?:and|or|but|nor|that|which|who|whom|as|while|when|where|because|if|though|although|to"
@@ -319,29 +527,65 @@ _NOT_A_SUBJECT = (
 )
 # After a closing mark, a lower-case subject: '"...," a senior diplomat said', '"...,"
 # officials told Reuters', '"...," said one official'.
-ANONYMOUS_AFTER_RE = re.compile(
+ANONYMOUS_AFTER_RE = lazy_compile(
+    globals(),
+    "ANONYMOUS_AFTER_RE",
     rf"[ \t]*(?:[,;]|[—–]|--)?[ \t]*(?:(?:[Aa]n?|[Oo]ne|[Aa]nother|[Tt]wo|[Ss]ome|[Ss]everal)\s+"
     rf"[^,.;:!?\"“”«»~\n]{{1,60}}?\s+(?:{ADV}\s+){{0,2}}{SPEECH_VERB}"
-    rf"|(?:the\s+|his\s+|her\s+|their\s+|its\s+)?(?!{_NOT_A_SUBJECT}\b)[a-z][\w-]*"
-    rf"(?:\s+[a-z][\w-]*){{0,4}}?"
+    rf"|(?P<desc>(?:the\s+|his\s+|her\s+|their\s+|its\s+)?(?!{_NOT_A_SUBJECT}\b)[a-z][\w-]*"
+    rf"(?:\s+[a-z][\w-]*){{0,4}}?)"
     rf"\s+(?:{ADV}\s+){{0,2}}{SPEECH_VERB}"
-    rf"|{SPEECH_VERB}\s+(?:a|an|one|another|two|some|several|the\s+[a-z]|[a-z]+s\b))"
+    rf"|{SPEECH_VERB}\s+(?:a|an|one|another|two|some|several|the\s+[a-z]|[a-z]+s\b))",
+)
+
+
+def described(m: re.Match[str]) -> str:
+    """The speaker phrase of an ANONYMOUS_AFTER_RE match: a definite description with a role
+    noun ('"...," the veteran diplomat said') refers back to someone; anything else is
+    ANONYMOUS."""
+    desc = m.group("desc")
+    if desc and desc.startswith("the ") and is_role_head(desc.split()[-1]):
+        return desc
+    return ANONYMOUS
+
+
+# A definite description before a verb: "the veteran diplomat said that ...".
+DESCRIBED_BEFORE_RE = lazy_compile(
+    globals(),
+    "DESCRIBED_BEFORE_RE",
+    rf"\b(?P<s>[Tt]he\s+(?:[a-z0-9][\w'’-]*\s+){{1,3}}?{alternation(ROLE_HEADS)})"
+    rf"\s+(?:{ADV}\s+){{0,3}}$",
 )
 # A speaker right before a verb found earlier in the sentence: "Zelensky said last week that...".
-SUBJECT_BEFORE_RE = re.compile(rf"(?P<s>{CHUNK}|{PRONOUN})(?:{APPOS})?\s+(?:{ADV}\s+){{0,3}}$")
-# A speaker right after the verb, ending the lead-in: 'said Peskov: "..."'.
-SUBJECT_AFTER_RE = re.compile(rf"\s+(?:by\s+)?(?P<s>{CHUNK}){_TAIL_APPOS}\s*[,:]?\s*$")
-# The agent of a passive report: "This was stated by Adviser Mykhailo Podolyak."
-PASSIVE_BY_RE = re.compile(
-    rf"\b(?:was|were|has\s+been|had\s+been)\s+{SPEECH_VERB}\s+by\s+(?P<s>{CHUNK})"
+SUBJECT_BEFORE_RE = lazy_compile(
+    globals(), "SUBJECT_BEFORE_RE", rf"(?P<s>{CHUNK}|{PRONOUN})(?:{APPOS})?\s+(?:{ADV}\s+){{0,3}}$"
 )
-ACCORDING_RE = re.compile(rf"\b[Aa]ccording\s+to\s+(?P<s>{CHUNK})")
-VERB_RE = re.compile(rf"\b{REPORTING_VERB}")
-CHUNK_AT_END_RE = re.compile(rf"{CHUNK}$")
-CHUNK_RE = re.compile(CHUNK)
-_TOKEN_RE = re.compile(rf"{_CAP}|\S+")
+# A speaker right after the verb, ending the lead-in: 'said Peskov: "..."'.
+SUBJECT_AFTER_RE = lazy_compile(
+    globals(), "SUBJECT_AFTER_RE", rf"\s+(?:by\s+)?(?P<s>{CHUNK}){_TAIL_APPOS}\s*[,:]?\s*$"
+)
+# The agent of a passive report: "This was stated by Adviser Mykhailo Podolyak."
+PASSIVE_BY_RE = lazy_compile(
+    globals(),
+    "PASSIVE_BY_RE",
+    rf"\b(?:was|were|has\s+been|had\s+been)\s+{SPEECH_VERB}\s+by\s+(?P<s>{CHUNK})",
+)
+# "according to Peskov", "in the words of Peskov", "according to her,", "in his words,".
+ACCORDING_RE = lazy_compile(
+    globals(),
+    "ACCORDING_RE",
+    rf"\b(?:[Aa]ccording\s+to|[Ii]n\s+the\s+words\s+of)\s+"
+    rf"(?:(?P<s>{CHUNK})|(?P<p>him|her)(?=\s*[,.;:)]))"
+    rf"|\b[Ii]n\s+(?P<q>his|her)\s+(?:own\s+)?words\b"
+    rf"|\b(?:[Aa]ccording\s+to|[Ii]n\s+the\s+words\s+of)\s+"
+    rf"(?P<a>(?:an?|one|another|some|two|several)\s)",
+)
+VERB_RE = lazy_compile(globals(), "VERB_RE", rf"\b{REPORTING_VERB}")
+CHUNK_AT_END_RE = lazy_compile(globals(), "CHUNK_AT_END_RE", rf"{CHUNK}$")
+CHUNK_RE = lazy_compile(globals(), "CHUNK_RE", CHUNK)
 
 
+@functools.lru_cache(maxsize=8192)
 def split_role_name(phrase: str) -> tuple[str | None, str | None]:
     """ "Ukrainian Foreign Minister Dmytro Kuleba" -> (name, role): the name and the role in it.
 
@@ -359,6 +603,12 @@ def split_role_name(phrase: str) -> tuple[str | None, str | None]:
         tokens = tokens[1:]
     if not tokens:
         return None, None
+    # "The European Association of Steel Producers", "Permanent Mission of Ukraine to the UN": a
+    # body word joined by "of" or "to" to the words after it makes the whole phrase the body's name.
+    if tokens[0][:1].isupper() and not any(is_role_head(t) for t in tokens):
+        for i, t in enumerate(tokens[:-1]):
+            if bare_word(t) in INSTITUTION_WORDS and tokens[i + 1] in ("of", "to", "for"):
+                return " ".join(tokens), None
     # The role's head is its last role noun; a possessive ("the President's Office") is not one.
     # ("General Staff" is a body: a role noun followed by a body word is not a head.)
     head = max(
@@ -374,7 +624,7 @@ def split_role_name(phrase: str) -> tuple[str | None, str | None]:
     rest = tokens[head + 1 :]
     parts = name.split() if name else []
     joint = rest[len(rest) - len(parts) - 1] if head >= 0 and len(rest) > len(parts) else ""
-    if parts and (joint in ("of", "for", "the") or joint.endswith(("'s", "’s"))):
+    if parts and (joint in ("of", "for", "the", "to") or joint.endswith(("'s", "’s"))):
         # "President of Russia Vladimir Putin": the capitalised run starts with the object of
         # the role's of-phrase; the name is its last two words ("Ursula von der Leyen": the
         # particles stay). "Head of State" alone has no name; "chief of staff Andriy Yermak"
@@ -393,17 +643,41 @@ def split_role_name(phrase: str) -> tuple[str | None, str | None]:
         if possessor:
             return possessor, " ".join(tokens)
         # "Russian defence ministry", "the Prime Minister's Office": the phrase is a body.
-        # (With a role word it is a person's role: "the Head of the President's Office".)
+        # (With a role word it is a person's role: "the Head of the President's Office"; but
+        # "the Office of the UN High Commissioner for Refugees" is a body: its first noun is.)
         body = any(bare_word(t) in INSTITUTION_WORDS for t in tokens)
         if head < 0 and body and tokens[0][:1].isupper():
             return " ".join(tokens), None
+        if (
+            len(tokens) > 2
+            and tokens[0][:1].isupper()
+            and bare_word(tokens[0]) in INSTITUTION_WORDS
+            and tokens[1] in ("of", "for", "to")
+        ):
+            return " ".join(tokens), None
         return None, (" ".join(tokens) if head >= 0 else None)
     n = len(name.split())
+    if head < 0 and n > 2:
+        # "Contact Group Boris Gryzlov": a body's name, then a person's.
+        parts = name.split()
+        k = max((i for i, t in enumerate(parts) if bare_word(t) in INSTITUTION_WORDS), default=-1)
+        if 0 <= k < len(parts) - 2:
+            return " ".join(parts[k + 1 :]), " ".join(tokens[: len(tokens) - n + k + 1])
     body = head < 0 and bare_word(name.split()[-1]) in INSTITUTION_WORDS and len(tokens) > n
     if body and tokens[-n - 1].endswith(("'s", "’s")):
         return " ".join(tokens[-n - 1 :]), None  # "Russia's Defence Ministry"
     role = " ".join(tokens[: len(tokens) - n]) if head >= 0 else None
     return name, role or None
+
+
+def trim_name(name: str) -> str:
+    """A person's name of four words or more (particles aside) is cut to its last two: the words
+    before them are a role's ("... and Euro-Atlantic Integration Olga Stefanishyna")."""
+    tokens = name.split()
+    words = [i for i, t in enumerate(tokens) if t not in _PARTICLES and t not in _CAP_PARTICLES]
+    if len(words) < 4:
+        return name
+    return " ".join(tokens[words[-2] :])
 
 
 def is_role_head(token: str) -> bool:
@@ -413,7 +687,8 @@ def is_role_head(token: str) -> bool:
 
 
 def bare_word(token: str) -> str:
-    return re.sub(r"['’]s$", "", token).casefold()
+    """A word without a possessive "'s", case-folded."""
+    return (token[:-2] if token.endswith(("'s", "’s")) else token).casefold()
 
 
 def _trailing_name(tokens: list[str]) -> str | None:
@@ -431,7 +706,11 @@ def _trailing_name(tokens: list[str]) -> str | None:
     return " ".join(reversed(out)) or None
 
 
-_HONORIFICS_AND_ARTICLES = _words("Mr Mr. Mrs Mrs. Ms Ms. Dr Dr. The A An")
+# Honorifics are not part of a name: "Sir Lindsay Hoyle" is Lindsay Hoyle ("Ayatollah", "Pope",
+# "Sheikh" and the like are role nouns: "Ayatollah Ahmad Khatami" -> role "Ayatollah").
+_HONORIFICS_AND_ARTICLES = _words(
+    "Mr Mr. Mrs Mrs. Ms Ms. Dr Dr. Sir Dame Lord Baroness Baron Prof Prof. Rev Rev. The A An"
+)
 _NAME_PREFIX_RE = re.compile(r"(?:al|el|ad|as|ash|at|ar|an|az)-\w|d['’]\w")
 
 
@@ -441,6 +720,9 @@ def is_capitalised(token: str) -> bool:
 
 
 _PARTICLES = _words("von van der den de da bin ibn al el")
+_CAP_PARTICLES = _words("Al El Bin Ibn bint Bint")  # "Mohammed bin Abdulrahman Al Thani"
+# Titles followed by a given name, not a surname: "Sheikh Mohammed", "Prince William".
+GIVEN_NAME_TITLES = _words("sheikh sheikha prince princess king queen emir sultan")
 
 
 def _possessor(tokens: list[str]) -> str | None:
@@ -452,7 +734,9 @@ def _possessor(tokens: list[str]) -> str | None:
             and not is_role_head(owner)
             and owner not in NON_PERSONS
         ):
-            name = _trailing_name([*tokens[:i], owner])
+            # ("President Mirziyoyev's visit": the owner is Mirziyoyev.)
+            head = max((k for k in range(i) if is_role_head(tokens[k])), default=-1)
+            name = _trailing_name([*tokens[head + 1 : i], owner])
             if name:
                 return name
     return None
@@ -485,30 +769,47 @@ def gender_of(name: str | None) -> str | None:
     return "m"
 
 
+@functools.lru_cache(maxsize=8192)
 def is_institution(name: str) -> bool:
     """Whether a speaker name is a body or a place ("Russian Foreign Ministry", "Moscow")."""
     tokens = name.split()
     if len(tokens) == 1:
         return name in NON_PERSONS or name.isupper()
-    return any(t.casefold().strip("'’s") in INSTITUTION_WORDS for t in tokens)
+    # (bare_word drops a possessive only: "Forces" stays "forces", "Ministry's" is "ministry")
+    return any(bare_word(t) in INSTITUTION_WORDS for t in tokens)
 
 
 # -- attribution: who speaks in the words around a quote ----------------------------------
 
-LEAD_LABEL_RE = re.compile(rf"\s*(?P<s>{CHUNK})\s*:\s*$")
+LEAD_LABEL_RE = lazy_compile(globals(), "LEAD_LABEL_RE", rf"\s*(?P<s>{CHUNK})\s*:\s*$")
 
 
-def lead_speaker(lead: str, *, fragment: bool) -> tuple[str, str | None, int] | None:
+def speech_verbs(text: str) -> list[re.Match[str]]:
+    """The speech verbs of ``text`` ("said", "told", "was quoted as saying"), in order."""
+    return list(_SPEECH_VERB_RE.finditer(text))
+
+
+def lead_speaker(
+    lead: str, *, fragment: bool, verbs: list[re.Match[str]] | None = None
+) -> tuple[str, str | None, int] | None:
     """The speaker of the reporting verb nearest the quote in the words before it.
 
     Returns (phrase, appositive, offset of the phrase in ``lead``) or None; the phrase is
-    ANONYMOUS for a speaker who is not named ("a source in the delegation said").
+    ANONYMOUS for a speaker who is not named ("a source in the delegation said"). ``verbs``:
+    ``speech_verbs(lead)`` when the caller has them already (not for a fragment).
     """
     if not lead.strip():
         return None
-    if m := ACCORDING_RE.search(lead):
-        return m.group("s"), None, m.start("s")
-    verbs = list((VERB_RE if fragment else _SPEECH_VERB_RE).finditer(lead))
+    # (The literal tests before the regexes are what a match needs: they only save time.)
+    if ("ccording" in lead or "words" in lead) and (m := ACCORDING_RE.search(lead)):
+        if m.group("s"):
+            return m.group("s"), None, m.start("s")
+        if m.group("a"):
+            return ANONYMOUS, None, m.start("a")
+        pronoun = m.group("p") or m.group("q")
+        return ("she" if pronoun == "her" else "he"), None, m.start()
+    if verbs is None or fragment:
+        verbs = list((VERB_RE if fragment else _SPEECH_VERB_RE).finditer(lead))
     for k in range(len(verbs) - 1, -1, -1):
         found = _verb_subject(lead, verbs[k])
         if found is None:
@@ -519,28 +820,46 @@ def lead_speaker(lead: str, *, fragment: bool) -> tuple[str, str | None, int] | 
         # the two leaders had agreed ...").
         for earlier in verbs[:k]:
             outer = _verb_subject(lead, earlier)
+            # ("that" may be left out: "Fu Cong said Beijing supported ...".)
             if (
                 outer
                 and outer[0]
-                and (found[0] == ANONYMOUS or _THAT_RE.search(lead, earlier.end(), found[2]))
+                and (
+                    found[0] == ANONYMOUS
+                    or _THAT_RE.search(lead, earlier.end(), found[2])
+                    or (found[2] > earlier.end() and not lead[earlier.end() : found[2]].strip())
+                )
             ):
                 return outer
         return found
-    if m := LEAD_LABEL_RE.fullmatch(lead):
+    if lead.rstrip().endswith(":") and (m := LEAD_LABEL_RE.fullmatch(lead)):
         return m.group("s"), None, m.start("s")
     return None
 
 
 def _verb_subject(lead: str, verb: re.Match[str]) -> tuple[str, str | None, int] | None:
     """Who the verb's subject is: before it, in a "who" clause, unnamed, or after it."""
-    floor = max(0, verb.start() - 160)
-    # "Volodymyr Zelensky, who wrote on X that ..."
-    if m := REL_SUBJECT_RE.search(lead, floor, verb.start()):
+    end = verb.start()
+    floor = max(0, end - 160)
+    # "Volodymyr Zelensky, who wrote on X that ..." ("who" is a person's: "a trader in London,
+    # who asked not to be named," is not London).
+    m = REL_SUBJECT_RE.search(lead, floor, end) if lead.find("who", floor, end) >= 0 else None
+    if m and (_is_person_name(m.group("s")) or split_role_name(m.group("s"))[1]):
         return m.group("s"), None, m.start("s")
     # "Kremlin spokesman Dmitry Peskov said on Wednesday that ..."
-    m = SUBJECT_BEFORE_RE.search(lead, floor, verb.start())
-    if m and names_someone(m.group("s")):
+    start, appositive = _subject_floor(lead, floor, end)
+    m = SUBJECT_BEFORE_RE.search(lead, start, end)
+    if m and names_someone(m.group("s")) and not _object_of_preposition(lead, m):
         return m.group("s"), m.group("appos"), m.start("s")
+    # "The club's head coach, Marco Rossi, said": a name set off by commas after a
+    # description in lower case is the subject.
+    m = NAMED_APPOS_RE.search(lead, floor, end) if appositive else None
+    if m and _is_person_name(m.group("s")):
+        return m.group("s"), m.group("desc"), m.start("s")
+    # "the outspoken minister said that ...": a description, resolved to someone named before.
+    near = max(0, end - 80)
+    if lead.find("he", near, end) >= 0 and (m := DESCRIBED_BEFORE_RE.search(lead, near, end)):
+        return m.group("s"), None, m.start("s")
     # "Russia's demands, a source in the delegation said, were ..."
     if m := ANONYMOUS_BEFORE_RE.search(lead, max(0, verb.start() - 80), verb.start()):
         return ANONYMOUS, None, m.start()
@@ -552,16 +871,97 @@ def _verb_subject(lead: str, verb: re.Match[str]) -> tuple[str, str | None, int]
 
 
 _THAT_RE = re.compile(r"\bthat\b")
+# What may follow an appositive's closing comma before the verb: "Kuleba, the minister, also said".
+_ADV_TAIL_RE = lazy_compile(globals(), "_ADV_TAIL_RE", rf"\s+(?:{ADV}\s+){{0,3}}")
+
+
+def _stop_floor(text: str, floor: int, end: int, stops: str) -> int:
+    """After the last of ``stops`` and the last full stop after a word that does not start with a
+    capital ("talks. Peskov") in text[floor:end], else ``floor``: where a phrase that holds
+    neither, ending at ``end``, may start."""
+    start = floor
+    for ch in stops:
+        at = text.rfind(ch, floor, end)
+        if at >= start:
+            start = at + 1
+    i = text.rfind(".", start, end)
+    while i >= start:
+        if i + 1 < end and text[i + 1].isspace():
+            j = i
+            while j > start and (text[j - 1].isalnum() or text[j - 1] in "'’-"):
+                j -= 1
+            if j == i or not text[j].isupper():
+                return i + 1
+        i = text.rfind(".", start, i)
+    return start
+
+
+def chunk_floor(text: str, floor: int, end: int) -> int:
+    """Where a search for a speaker phrase (CHUNK) ending at ``end`` may start: a CHUNK holds
+    only words, initials, ' ’ - . and spaces, so it starts after the last other character.
+    (The match found from there is the one found from ``floor``; it is only found sooner.)"""
+    return _stop_floor(text, floor, end, ',;:!?()"“”«»~\n')
+
+
+def _subject_floor(lead: str, floor: int, end: int) -> tuple[int, bool]:
+    """Where a search for the verb's subject ending at ``end`` may start, and whether an
+    appositive may end right before the verb.
+
+    A subject phrase (with its appositive and adverbs) never holds ; : ! ? ( ) or a line break,
+    nor a full stop after a word that does not start with a capital ("talks. Peskov said"), nor
+    a comma unless an appositive closes right before the verb. Starting the search after the
+    last such character finds the same match, without trying every position of the sentence.
+    """
+    start = _stop_floor(lead, floor, end, ";:!?()\n")
+    comma = lead.rfind(",", start, end)
+    if comma < 0:
+        return start, False
+    if _ADV_TAIL_RE.fullmatch(lead, comma + 1, end):
+        return start, True
+    return comma + 1, False
+
+
+NAMED_APPOS_RE = lazy_compile(
+    globals(),
+    "NAMED_APPOS_RE",
+    rf"(?P<desc>\b(?:[Tt]he|[Aa]n?|[Aa]nother|[Hh]is|[Hh]er|[Ii]ts|[Tt]heir|[\w-]+['’]s)\s+"
+    rf"[^,.;:!?\"“”«»~\n]{{0,50}}?\b[a-z][\w'’-]*),\s+(?P<s>{CHUNK}),\s+(?:{ADV}\s+){{0,3}}$",
+)
+_PREPOSITION_BEFORE_RE = re.compile(
+    r"\b(?:in|of|from|at|with|near|inside|within|to|for|among|by)\s+$", re.I
+)
+
+
+def _object_of_preposition(lead: str, m: re.Match[str]) -> bool:
+    """ "A source in the Russian Foreign Ministry told", "people in the West say": a body or a
+    single word after a preposition is not the subject (a person's full name is: "At a briefing
+    in Brussels NATO chief Mark Rutte said")."""
+    if not _PREPOSITION_BEFORE_RE.search(lead, max(0, m.start("s") - 12), m.start("s")):
+        return False
+    name = split_role_name(m.group("s"))[0]
+    return not (name and " " in name and not is_institution(name))
+
+
+def _is_person_name(phrase: str) -> bool:
+    name, _ = split_role_name(phrase)
+    return bool(name) and not is_institution(name)
+
+
 # The speaker phrase of an attribution to someone not named: it is attributed, to nobody.
 ANONYMOUS = ""
 
 
-_SPEECH_VERB_RE = re.compile(rf"\b{SPEECH_VERB}")
+_SPEECH_VERB_RE = lazy_compile(globals(), "_SPEECH_VERB_RE", rf"\b{SPEECH_VERB}")
 
 
 def names_someone(phrase: str) -> bool:
     """Whether a speaker phrase is a pronoun or holds a name or a role ("This" does not)."""
     return phrase.casefold() in PRONOUNS or split_role_name(phrase) != (None, None)
+
+
+def speaker_start(m: re.Match[str]) -> int:
+    """Where the speaker phrase of an AFTER_RE match starts."""
+    return next(m.start(g) for g in ("s1", "s2", "s3") if m.group(g) is not None)
 
 
 def speaker_group(m: re.Match[str]) -> tuple[str, str | None]:
@@ -573,15 +973,19 @@ def appositive_role(appositive: str | None) -> str | None:
     # "Dmytro Kuleba, Ukraine's foreign minister, said": a role only when it has a role word.
     if not appositive or not any(bare_word(w) in ROLE_HEADS for w in appositive.split()):
         return None
-    if re.match(r"(?i)(?:who|which|whose|speaking|writing|asked)\b", appositive):
+    if _CLAUSE_APPOSITIVE_RE.match(appositive):
         return None
     return tidy_role(appositive)
+
+
+_CLAUSE_APPOSITIVE_RE = re.compile(r"(?i)(?:who|which|whose|speaking|writing|asked)\b")
+_ARTICLE_RE = re.compile(r"(?i)^(?:the|a|an)\s+")
 
 
 def tidy_role(role: str | None) -> str | None:
     if not role:
         return None
-    role = re.sub(r"^(?:the|a|an)\s+", "", role.strip(" ,"), flags=re.I)
+    role = _ARTICLE_RE.sub("", role.strip(" ,"))
     return role or None
 
 

@@ -7,14 +7,18 @@ Every sentence here is written for these tests (no article text is copied).
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from stance import speakers as sp
 from stance.quotes import (
     Article,
     ArticleError,
     Quote,
     SpeakerAliases,
+    _Extractor,
+    _is_question,
     article_from_html,
     extract_quotes,
     find_attribution,
@@ -234,6 +238,175 @@ CASES: list[tuple[str, list[tuple[str, str | None, object]]]] = [
         'The message read: "Stay in your homes and wait for further instructions."',
         [("Stay in your homes and wait for further instructions.", None, None)],
     ),
+    # descriptions resolve to the person named before ("the diplomat", "the chancellor")
+    (
+        "Deputy Foreign Minister Mikhail Galuzin met the ambassador on Friday.\n\n"
+        '"We expect answers, not excuses," the veteran diplomat said.',
+        [("We expect answers, not excuses,", "Mikhail Galuzin", ...)],
+    ),
+    (
+        'Mikhail Galuzin chaired the session. "The agenda is set," the senior diplomat noted.',
+        [("The agenda is set,", "Mikhail Galuzin", ...)],
+    ),
+    (
+        "Friedrich Merz flew to Vilnius on Tuesday. Addressing the troops, the chancellor said "
+        'Germany would "stand guard on the eastern flank".',
+        [("stand guard on the eastern flank", "Friedrich Merz", ...)],
+    ),
+    (
+        "The 61-year-old Dane, who has run the agency since 2019, said the audit had found "
+        '"no sign of fraud".',
+        [("no sign of fraud", None, ...)],
+    ),
+    (
+        'Lars Holm defended the budget. "We spent what we promised," Holm said. The 61-year-old '
+        'Dane, who has run the agency since 2019, said the audit had found "no sign of fraud".',
+        [
+            ("We spent what we promised,", "Lars Holm", None),
+            ("no sign of fraud", "Lars Holm", ...),
+        ],
+    ),
+    # a role with its nationality: not the president of another country
+    (
+        "Gitanas Nausėda hosted the summit in Vilnius, a day after meeting Polish President "
+        'Andrzej Duda. "Our borders are NATO\'s borders," the Lithuanian president said.',
+        [("Our borders are NATO's borders,", "Gitanas Nausėda", ...)],
+    ),
+    # "according to him", "in her words", "in the words of X"
+    (
+        "Finnish President Alexander Stubb spoke after the vote. According to him, the alliance "
+        'was "stronger than ever".',
+        [("stronger than ever", "Alexander Stubb", ...)],
+    ),
+    (
+        'Mette Frederiksen addressed parliament. In her words, Denmark would "not bargain with '
+        'aggressors".',
+        [("not bargain with aggressors", "Mette Frederiksen", None)],
+    ),
+    (
+        'The plan was, in the words of Josep Borrell, "a step in the dark".',
+        [("a step in the dark", "Josep Borrell", None)],
+    ),
+    (
+        'The mood, in the words of one delegate, was "tense but polite".',
+        [("tense but polite", None, None)],
+    ),
+    # a name set off by commas after a description in lower case
+    (
+        'A second analyst, Olga Marchenko, wrote that the offensive had "stalled for good".',
+        [("stalled for good", "Olga Marchenko", "analyst")],
+    ),
+    (
+        'The club\'s head coach, Marco Rossi, said the team had "earned the right to play".',
+        [("earned the right to play", "Marco Rossi", "club's head coach")],
+    ),
+    # a lower-case title before a name after the quote
+    (
+        "„Wir liefern weiter“, deputy spokeswoman Christiane Hoffmann said.",
+        [("Wir liefern weiter", "Christiane Hoffmann", ...)],
+    ),
+    (
+        '"The budget is a fantasy," shadow health secretary Nora Blake said.',
+        [("The budget is a fantasy,", "Nora Blake", ...)],
+    ),
+    # an appositive and a relative clause; a decimal number inside an appositive
+    (
+        "Kemi Badenoch, the opposition leader, who toured the shipyard on Monday, told reporters "
+        'that the budget was "a fantasy".',
+        [("a fantasy", "Kemi Badenoch", "opposition leader")],
+    ),
+    (
+        'DeepState, a monitoring group with 1.2 million followers, posted: "The village is lost."',
+        [("The village is lost.", "DeepState", None)],
+    ),
+    # words between the speaker and the verb, a quoted title among them
+    (
+        'Ursula von der Leyen often says that Europe must "learn the language of power".',
+        [("learn the language of power", "Ursula von der Leyen", None)],
+    ),
+    (
+        'Jens Stoltenberg, the former NATO chief, likes to say that weapons are "the way to '
+        'peace".',
+        [("the way to peace", "Jens Stoltenberg", ...)],
+    ),
+    (
+        'The writer Serhiy Zhadan, whose novel "The Orphanage" sold widely, once wrote that '
+        '"war makes everyone a witness".',
+        [("war makes everyone a witness", "Serhiy Zhadan", "writer")],
+    ),
+    # a colon after a verb that is not a speech verb, the quote in the next paragraph
+    (
+        'The shadow chancellor, Mel Stride, went further:\n\n"This budget will not survive the '
+        'spring."',
+        [("This budget will not survive the spring.", "Mel Stride", ...)],
+    ),
+    # "she": the latest subject of her gender, newer than the last speaker
+    (
+        '"Talks are possible," Oleh Marchuk said. The opposition leader Yulia Tymoshenko took a '
+        'harder line. "There can be no talks while the shelling continues," she said.',
+        [
+            ("Talks are possible,", "Oleh Marchuk", None),
+            ("There can be no talks while the shelling continues,", "Yulia Tymoshenko", ...),
+        ],
+    ),
+    # a name does not run on from a timestamp line or a heading
+    (
+        "14.10 BST\n\nLammy says talks must include Kyiv\n\nForeign Secretary David Lammy spoke "
+        'in London.\n\n"Nothing about Ukraine without Ukraine," Lammy said.',
+        [("Nothing about Ukraine without Ukraine,", "David Lammy", ...)],
+    ),
+    # honorifics are not part of the name
+    (
+        '"Our support is not negotiable," Sir Lindsay Hoyle said.',
+        [("Our support is not negotiable,", "Lindsay Hoyle", None)],
+    ),
+    (
+        '"Dialogue is the only path," said Ayatollah Ahmad Khatami.',
+        [("Dialogue is the only path,", "Ahmad Khatami", "Ayatollah")],
+    ),
+    (
+        "Qatar's minister of state, Sheikh Khalid bin Ahmed Al Thani, met both delegations. "
+        '"Both sides were constructive," Sheikh Khalid said.',
+        [("Both sides were constructive,", "Khalid bin Ahmed Al Thani", ...)],
+    ),
+    # a name with a particle at a sentence's start
+    (
+        "Egyptian President Abdel Fattah el-Sisi hosted the talks. El-Sisi said the parties "
+        'were "closer than before".',
+        [("closer than before", "Abdel Fattah el-Sisi", ...)],
+    ),
+    # institutions with "of" and "to the" in their names; "a source in" a body is not the body
+    (
+        'The European Association of Steel Producers said the tariffs were "a blunt instrument".',
+        [("a blunt instrument", "European Association of Steel Producers", None)],
+    ),
+    (
+        'The Permanent Mission of Ukraine to the UN said in a statement: "The vote speaks for '
+        'itself."',
+        [("The vote speaks for itself.", "Permanent Mission of Ukraine to the UN", None)],
+    ),
+    (
+        'A source in the Defence Ministry told the agency that the drills were "routine".',
+        [("routine", None, None)],
+    ),
+    # a quoted clause after "the campaign" is words, not a name; a paper's title is not a quote
+    (
+        'Senator Marc Leroy said he backed the campaign "as soon as the budget allows it".',
+        [("as soon as the budget allows it", "Marc Leroy", ...)],
+    ),
+    (
+        "In a column for the Paris weekly « Le Point », Senator Marc Leroy said the plan was "
+        "sound.",
+        [],
+    ),
+    # an indefinite description after a named speaker is someone else, unnamed
+    (
+        '"We expected more," Ana Lind said.\n\n"Nobody trusts anybody," a senior European '
+        "diplomat said.",
+        [("We expected more,", "Ana Lind", None), ("Nobody trusts anybody,", None, None)],
+    ),
+    # a quoted phrase followed by "approach", "policy" ... names a policy
+    ('Several capitals backed Washington\'s "strength first" approach in public.', []),
     # NOT quotes: scare quotes, names, titles, terms, questions, apostrophes
     ('Officials discussed the so-called "peace plan" on Friday.', []),
     ('Both sides cited the "Istanbul agreements" as a starting point.', []),
@@ -440,6 +613,99 @@ def test_speaker_aliases_default_and_user_file(tmp_path) -> None:
 )
 def test_find_attribution(text: str, speaker: str | None) -> None:
     assert find_attribution(text) == speaker
+
+
+# find_attribution takes shortcuts (an early exit when nothing in the text can name a speaker,
+# the extractor's state built only when needed, the first quote with a speaker ends the search).
+# Its answers are those of the full extraction: this table holds the answers it gave before the
+# shortcuts, over every shape they single out (no cue, apostrophes, dashes and colons, each kind
+# of quotation mark, verbs before, after and inside words), and each row is also checked against
+# the full path itself.
+ATTRIBUTIONS: list[tuple[str, str | None]] = [
+    ("We are ready to talk.", None),
+    ("Talks remain possible in principle this year, but not on those terms.", None),
+    ("Ukraine's allies haven't changed course since the summit.", None),
+    ("The allies' plan was discussed at length in Brussels.", None),
+    ("Actions speak louder than words in this war.", None),
+    ("The essays were discussed at the conference.", None),
+    ("Lavrov - we are open to talks on security guarantees", "Sergei Lavrov"),
+    ("Peskov: no comment on the report", "Dmitry Peskov"),
+    ("Question: will the talks resume this year?", None),
+    ("Zelensky — we will not give up a single village", "Volodymyr Zelensky"),
+    ('"We are ready to talk, but not under fire," Peskov said.', "Dmitry Peskov"),
+    ("“There is nothing to discuss,” said Zelenskiy.", "Volodymyr Zelensky"),
+    ("« Nous sommes prêts », a déclaré Emmanuel Macron.", None),
+    ("„Wir bleiben dabei“, sagte Olaf Scholz.", None),
+    ("'We will not negotiate under fire,' said Kuleba.", "Dmytro Kuleba"),
+    ("‘The door is open,’ the Kremlin said.", "Kremlin"),
+    ('"We are ready," Peskov said, "but not on those terms."', "Dmitry Peskov"),
+    ('Lavrov told reporters: "The talks in Geneva were useful."', "Sergei Lavrov"),
+    ("Peskov said talks were possible in principle.", "Dmitry Peskov"),
+    ("Talks are possible in principle, Peskov said.", "Dmitry Peskov"),
+    (
+        "Talks are possible in principle, but Moscow will not accept conditions set by Kyiv, "
+        "Peskov said on Tuesday.",
+        "Dmitry Peskov",
+    ),
+    ("According to Peskov, talks are possible.", "Dmitry Peskov"),
+    ("Talks are possible, according to the Kremlin.", "Kremlin"),
+    ("He said talks were possible.", None),
+    ("In his words, the treaty is dead.", None),
+    ("Kremlin spokesman Dmitry Peskov said talks were possible.", "Dmitry Peskov"),
+    ("Dmytro Kuleba, Ukraine's foreign minister, said the offer was empty.", "Dmytro Kuleba"),
+    ("Peskov said Lavrov had told Blinken that the talks were over.", "Dmitry Peskov"),
+    ("Talks stalled. Peskov said the door was still open.", "Dmitry Peskov"),
+    ("Talks stalled; Peskov said the door was still open.", "Dmitry Peskov"),
+    ("Talks stalled\nPeskov said the door was still open.", "Dmitry Peskov"),
+    ("The Kremlin said talks were possible.", "Kremlin"),
+    ("A senior official said talks were possible.", None),
+    ("Voenkor, a channel with 2.7 million readers, wrote that the front was stable.", "Voenkor"),
+    ("Mr. Peskov said talks were possible.", "Dmitry Peskov"),
+    ("U.S. envoy Steve Witkoff said the talks went well.", "Steve Witkoff"),
+    ("Peskov was quoted as saying talks were possible.", "Dmitry Peskov"),
+    ("Lavrov pointed out that the talks had stalled.", "Sergei Lavrov"),
+    ("Dmitry\xa0Peskov said talks were possible.", "Dmitry Peskov"),
+    ("The minister said the talks were over.", None),
+    (
+        "Ursula von der Leyen told the parliament that Europe would stand firm.",
+        "Ursula von der Leyen",
+    ),
+    ("Europe must do more, said von der Leyen.", "Ursula von der Leyen"),
+    ("The offer, a source in the delegation said, was out of touch with reality.", None),
+    ("Zelensky, who spoke by video link, said the front was holding.", "Volodymyr Zelensky"),
+    ("Nobody in Moscow has said that the talks are dead.", None),
+    ("Putin and Xi said the partnership had no limits.", "Xi Jinping"),
+    ('"Nothing has changed," he added.', None),
+    ("The vote was 10 to 5. The ambassador said: the text was not ideal.", None),
+]
+
+
+def _full_path_attribution(text: str) -> str | None:
+    """find_attribution without its shortcuts: every quote extracted, then the plain sentence."""
+    extractor = _Extractor(text, SpeakerAliases.default())
+    for quote in extractor.run():
+        if quote.speaker:
+            return quote.speaker
+    stripped = text.strip()
+    if (m := re.match(rf"({sp.CHUNK})\s*[:—–-]\s", stripped)) and not _is_question(m.group(1)):
+        found = extractor.resolve(m.group(1), 0)
+        if found[0]:
+            return found[0]
+    return extractor.attribute_plain(stripped)
+
+
+@pytest.mark.parametrize(("text", "speaker"), ATTRIBUTIONS, ids=[t[:40] for t, _ in ATTRIBUTIONS])
+def test_find_attribution_answers_are_those_of_the_full_path(
+    text: str, speaker: str | None
+) -> None:
+    assert find_attribution(text) == speaker
+    assert _full_path_attribution(text) == speaker
+
+
+def test_speaker_patterns_compile_on_first_use_and_then_stand_in_their_place() -> None:
+    assert find_attribution("Peskov said talks were possible.") == "Dmitry Peskov"
+    for name in ("AFTER_RE", "CHUNK_RE", "SUBJECT_BEFORE_RE", "_SPEECH_VERB_RE"):
+        assert isinstance(getattr(sp, name), re.Pattern), name
 
 
 def test_long_flattened_text_is_linear_and_finds_turns() -> None:
