@@ -10,7 +10,6 @@ lengths the service sees), repeated to reach the batch size.
 from __future__ import annotations
 
 import argparse
-import glob
 import statistics
 import sys
 import time
@@ -23,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from stance.data import read_labelled_csv  # noqa: E402
 from stance.model import load_model  # noqa: E402
+from training.train import default_data_files  # noqa: E402
 
 
 def per_call_seconds(fn, texts: list[str], rounds: int) -> float:  # noqa: ANN001
@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     model = load_model(args.model)
-    texts = read_labelled_csv(sorted(glob.glob(str(ROOT / "training" / "data" / "*.csv")))).texts
+    texts = read_labelled_csv(default_data_files()).texts
     sample = texts[:: max(1, len(texts) // 500)][:500]
     words = [len(t.split()) for t in sample]
     print(f"model {model.version}; {len(sample)} quotes of {min(words)}-{max(words)} words (median {statistics.median(words):.0f})")

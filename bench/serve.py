@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import json
 import os
 import random
@@ -86,12 +85,11 @@ def start(command: list[str], port: int) -> subprocess.Popen:
 
 
 def quotes(n: int) -> list[str]:
-    texts: list[str] = []
-    for path in sorted(glob.glob(str(ROOT / "training" / "data" / "*.csv"))):
-        import csv
+    """``n`` of the embedded training statements, shuffled with a fixed seed."""
+    from stance.data import read_labelled_csv
+    from training.train import default_data_files
 
-        with open(path, encoding="utf-8", newline="") as handle:
-            texts.extend(row["text"] for row in csv.DictReader(handle))
+    texts = read_labelled_csv(default_data_files()).texts
     random.Random(0).shuffle(texts)
     return texts[:n]
 

@@ -91,10 +91,15 @@ def _model_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _model_path(args: argparse.Namespace) -> str | None:
+    """--model, else $STANCE_MODEL_PATH, else None (the shipped model)."""
+    return args.model or os.environ.get("STANCE_MODEL_PATH") or None
+
+
 def _load(args: argparse.Namespace):  # -> StanceModel
     from stance.model import load_model
 
-    return load_model(args.model or os.environ.get("STANCE_MODEL_PATH") or None)
+    return load_model(_model_path(args))
 
 
 def _csv_args(parser: argparse.ArgumentParser) -> None:
@@ -355,7 +360,7 @@ def _run_score(args: argparse.Namespace) -> int:
             text_column=args.text_column,
             html_column=args.html_column,
             speaker_column=args.speaker_column,
-            model_path=args.model or os.environ.get("STANCE_MODEL_PATH") or None,
+            model_path=_model_path(args),
             aliases_path=args.aliases,
         )
     except KeyboardInterrupt:

@@ -419,9 +419,9 @@ def _word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]] | None:
         tokens = findall(doc)
         if high == 1:
             return tokens
-        grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+        grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
         if high == 3:
-            grams += [f"{a} {b} {c}" for a, b, c in zip(tokens, tokens[1:], tokens[2:])]
+            grams += [f"{a} {b} {c}" for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)]
         return grams
 
     return analyze

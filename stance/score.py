@@ -70,7 +70,7 @@ def quote_records(
             is_fragment=quote.is_fragment,
             start=quote.start,
             end=quote.end,
-            source=article.source or article.url if article else None,
+            source=(article.source or article.url) if article else None,
             title=article.title if article else None,
             date=article.date if article else None,
             url=article.url if article else None,

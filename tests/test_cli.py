@@ -251,3 +251,18 @@ def test_missing_file_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ('"There is nothing to discuss until they leave," Kuleba said.', "Dmytro Kuleba"),
+        ("Lavrov: we have never refused talks.", "Sergei Lavrov"),
+        ("We have never refused talks.", None),
+    ],
+)
+def test_predict_attaches_the_speaker_found_in_the_text(
+    capsys: pytest.CaptureFixture[str], tiny_model_path: Path, text: str, speaker: str | None
+) -> None:
+    code, out, _ = run(capsys, "predict", text, "--json", "--model", str(tiny_model_path))
+    assert code == 0 and json.loads(out)["speaker"] == speaker

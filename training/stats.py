@@ -28,10 +28,11 @@ REGISTERS = [
 
 
 def rows() -> list[dict[str, str]]:
+    """Every row of the embedded CSVs, each with the name of its file under ``"_file"``."""
     out: list[dict[str, str]] = []
     for path in default_data_files():
         with open(path, encoding="utf-8", newline="") as handle:
-            out.extend(csv.DictReader(handle))
+            out.extend({**row, "_file": path.rsplit("/", 1)[-1]} for row in csv.DictReader(handle))
     return out
 
 
@@ -63,24 +64,15 @@ def table(title: str, keyed: Iterable[tuple[str, str]], *, limit: int | None = N
 def main() -> None:
     data = rows()
     words = sorted(len(r["text"].split()) for r in data)
-    print(f"{len(data)} statements, {len({r['speaker'] for r in data})} speakers, "
+    labels = Counter(r["label"] for r in data)
+    print(f"{len(data)} statements ({', '.join(f'{labels[l]} {l}' for l in LABELS)}), "
+          f"{len({r['speaker'] for r in data})} speakers, "
           f"{len({r['country'] for r in data})} countries and institutions, "
           f"{words[0]}-{words[-1]} words (median {words[len(words) // 2]}).\n")
-    print(table("label", ((r["label"], r["label"]) for r in data)) + "\n")
-    print(table("year", sorted(((r["date"][:4], r["label"]) for r in data))) + "\n")
+    print(table("year", sorted((r["date"][:4], r["label"]) for r in data)) + "\n")
     print(table("register", ((register(r["source"]), r["label"]) for r in data)) + "\n")
     print(table("country or institution", ((r["country"], r["label"]) for r in data), limit=30) + "\n")
-    print(table("file", ((r["_file"], r["label"]) for r in _with_files())) + "\n")
-
-
-def _with_files() -> list[dict[str, str]]:
-    out = []
-    for path in default_data_files():
-        with open(path, encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                row["_file"] = path.rsplit("/", 1)[-1]
-                out.append(row)
-    return out
+    print(table("file", ((r["_file"], r["label"]) for r in data)) + "\n")
 
 
 if __name__ == "__main__":
