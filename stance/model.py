@@ -37,6 +37,11 @@ from sklearn.pipeline import Pipeline
 
 from stance.errors import ModelLoadError
 
+try:  # the single-quote scorer in C, built at install when a compiler is there
+    from stance import _fastpath
+except ImportError:  # pragma: no cover - the pure-Python path answers instead
+    _fastpath = None
+
 __all__ = [
     "DEFAULT_MODEL_PATH",
     "FORMAT_VERSION",
@@ -259,9 +264,23 @@ class StanceModel:
     # -- fast single-text path -------------------------------------------------------------
     def predict_one(self, text: str) -> Prediction:
         """The same prediction as ``predict([text])[0]``, without the per-call overhead of
-        scipy.sparse and the pipeline: a dict lookup per n-gram and a few float operations.
+        scipy.sparse and the pipeline: a lookup per n-gram and a few float operations, in C when
+        the extension is built (``compiled``), else in Python.
         """
-        return self._prediction(self._fast_proba(text))
+        probabilities = self._scorer.proba(text) if self._scorer is not None else None
+        if probabilities is None:  # no C scorer, or text it cannot take (an unpaired surrogate)
+            probabilities = self._fast_proba(text)
+        return self._prediction(probabilities)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether ``predict_one`` runs in C (stance._fastpath) rather than in Python."""
+        return self._scorer is not None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (for dask workers) as what it is made from: the C scorer cannot be pickled, and
+        # the lookup tables are rebuilt faster than they would travel.
+        return (type(self), (self.pipeline, self.card))
 
     def _build_fast_path(self) -> None:
         vec = self.vectorizer
@@ -269,7 +288,8 @@ class StanceModel:
         idf = vec.idf_ if vec.use_idf else np.ones(len(vec.vocabulary_))
         coef = self.classifier.coef_  # (n_classes, n_features), or (1, n_features) when binary
         # Per term: its idf and, per class row of coef, idf * coef; one tuple, one lookup.
-        columns = np.column_stack([idf, (coef * idf).T]).tolist()
+        weights = np.column_stack([idf, (coef * idf).T])
+        columns = weights.tolist()
         self._table: dict[str, tuple[float, ...]] = {
             term: tuple(columns[index]) for term, index in vec.vocabulary_.items()
         }
@@ -285,6 +305,7 @@ class StanceModel:
         self._tf_of = tf_of
         # Counts of one n-gram in one quote are small: look their tf up instead of computing it.
         self._tf_table = [0.0] + [tf_of(count) for count in range(1, 64)]
+        self._scorer = _compiled_scorer(vec, weights, self._intercept, self._n_rows)
 
     def _fast_proba(self, text: str) -> list[float]:
         table = self._table
@@ -336,13 +357,11 @@ class StanceModel:
         return [e / total for e in exps]
 
     def _prediction(self, probabilities: list[float]) -> Prediction:
-        best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        best = probabilities.index(max(probabilities))  # the first of equals, as argmax
         return Prediction(
             label=self.labels[best],
-            confidence=float(probabilities[best]),
-            probabilities={
-                label: float(p) for label, p in zip(self.labels, probabilities, strict=True)
-            },
+            confidence=probabilities[best],
+            probabilities=dict(zip(self.labels, probabilities, strict=True)),
         )
 
     # -- explanation -----------------------------------------------------------------------
@@ -386,6 +405,43 @@ class StanceModel:
         return self._names
 
 
+# The token patterns the C scorer reproduces, by its mode number.
+_C_TOKEN_MODES = {r"(?u)\b\w\w+\b": 0, TOKEN_PATTERN: 1}
+_C_STRIPPERS = {None: None, "unicode": strip_accents_unicode, "ascii": strip_accents_ascii}
+
+
+def _compiled_scorer(
+    vec: TfidfVectorizer, weights: np.ndarray, intercept: list[float], n_rows: int
+) -> Any:
+    """The C scorer for this vectorizer and ``weights`` (per feature index: idf, then idf times
+    each row of coef), or None when the extension is not built, ``STANCE_PURE_PYTHON`` is set, or
+    the vectorizer is configured in a way it does not reproduce."""
+    if (
+        _fastpath is None
+        or os.environ.get("STANCE_PURE_PYTHON")
+        or _word_analyzer(vec) is None
+        or vec.token_pattern not in _C_TOKEN_MODES
+        or not (vec.strip_accents is None or vec.strip_accents in ("unicode", "ascii"))
+        or n_rows > 64
+    ):
+        return None
+    terms = [""] * len(vec.vocabulary_)
+    for term, index in vec.vocabulary_.items():
+        terms[index] = term
+    return _fastpath.Scorer(
+        terms=terms,
+        weights=np.ascontiguousarray(weights, dtype=np.float64).tobytes(),
+        n_rows=n_rows,
+        intercepts=list(intercept),
+        high=vec.ngram_range[1],
+        lowercase=bool(vec.lowercase),
+        strip=_C_STRIPPERS[vec.strip_accents],
+        token_mode=_C_TOKEN_MODES[vec.token_pattern],
+        tf_mode=2 if vec.binary else 1 if vec.sublinear_tf else 0,
+        norm_mode={None: 0, "l1": 1, "l2": 2}[vec.norm],
+    )
+
+
 def _word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]] | None:
     """The vectorizer's own word analysis, minus the per-call generality: the same lower-casing,
     accent stripping, token pattern and n-grams (1 to 3), for the fast single-text path. None when
@@ -421,7 +477,9 @@ def _word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]] | None:
             return tokens
         grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
         if high == 3:
-            grams += [f"{a} {b} {c}" for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)]
+            grams += [
+                f"{a} {b} {c}" for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)
+            ]
         return grams
 
     return analyze
