@@ -6,9 +6,9 @@ it with ``factory=True``); it is also the one place that reads the environment
 
 Hard to knock over: request bodies are capped (in size and in time) before they are read, every
 field has a limit, and every failure a client can cause is answered with a 4xx and a JSON body
-that names the field. Fast where it counts: a valid POST /predict is answered by a small ASGI
-layer (_FastPredict) without FastAPI's per-request machinery; the route documents it and answers
-everything else.
+that names the field. Fast where it counts: the guard runs in front of FastAPI (StanceAPI.__call__)
+and answers a valid POST /predict itself, without FastAPI's per-request machinery; the route
+documents it and answers everything else.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
@@ -379,9 +380,48 @@ class _Metrics:
             "stance_model_info", "The loaded model", ["model_version"], registry=self.registry
         )
 
+        # labels() costs a lock and a tuple per call: keep the children once made.
+        self._requests: dict[tuple[str, str, str], Any] = {}
+        self._latency: dict[str, Any] = {}
+        self._labels: dict[str, Any] = {}
+
+    def count_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, str(status))
+        counter = self._requests.get(key) or self._requests.setdefault(
+            key, self.requests.labels(*key)
+        )
+        counter.inc()
+        histogram = self._latency.get(route) or self._latency.setdefault(
+            route, self.latency.labels(route)
+        )
+        histogram.observe(seconds)
+
+    def count_label(self, label: str) -> None:
+        counter = self._labels.get(label) or self._labels.setdefault(
+            label, self.predictions.labels(label)
+        )
+        counter.inc()
+
     def count_labels(self, records: list[dict[str, Any]]) -> None:
         for record in records:
-            self.predictions.labels(record["label"]).inc()
+            self.count_label(record["label"])
+
+
+class StanceAPI(FastAPI):
+    """FastAPI with the guard in front: every HTTP request meets _Guard first (key, body caps,
+    metrics, the /predict fast path), and only then FastAPI's own machinery."""
+
+    guard: _Guard | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.guard is not None and scope["type"] == "http":
+            await self.guard(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def call_inner(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own handling of a request the guard has let through."""
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -414,7 +454,7 @@ def create_app(
         gc.freeze()
         yield
 
-    app = FastAPI(
+    app = StanceAPI(
         title="stance",
         summary="Where does a speaker stand on negotiating? Quotes, speakers and stances.",
         description=(
@@ -483,9 +523,13 @@ def create_app(
     def page() -> HTMLResponse:
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
-    # The last added is the outermost: the guard checks the key and reads the capped body first.
-    app.add_middleware(_FastPredict, metrics=metrics)
-    app.add_middleware(_Guard, metrics=metrics, api_key=api_key, body_timeout=body_timeout)
+    app.guard = _Guard(
+        app.call_inner,
+        metrics=metrics,
+        api_key=api_key,
+        body_timeout=body_timeout,
+        fast_predict=partial(_fast_predict, app.state, metrics),
+    )
     return app
 
 
@@ -503,8 +547,28 @@ async def _predict(state: Any, body: PredictRequest, metrics: _Metrics) -> Respo
     )
     inline = len(body.text) <= INLINE_CHARS and not body.explain
     record = work() if inline else await run_in_threadpool(work)
-    metrics.predictions.labels(record["label"]).inc()
+    metrics.count_label(record["label"])
     return _json(record)
+
+
+def _fast_predict(state: Any, metrics: _Metrics, body: bytes) -> bytes | None:
+    """POST /predict's answer, as JSON bytes, when ``body`` is a valid request for a short quote
+    that is not to be explained: the common case, answered on the event loop without FastAPI.
+    None for anything else (not JSON, a field the model refuses, a long quote, ``explain``): the
+    FastAPI route answers those, so every error keeps one shape. Pydantic's JSON parser accepts
+    less than ``json.loads`` (no NaN, no lone surrogates), never more that matters: what it
+    refuses is left to the route (tests/test_api_fuzz.py checks this)."""
+    try:
+        request = PredictRequest.model_validate_json(body)
+    except ValidationError:
+        return None
+    if request.explain or len(request.text) > INLINE_CHARS:
+        return None
+    record = prediction_record(
+        state.model, request.text, speaker=request.speaker, aliases=state.aliases
+    )
+    metrics.count_label(record["label"])
+    return _dumps(record)
 
 
 def _extract(state: Any, body: ExtractRequest, metrics: _Metrics) -> Response:
@@ -524,11 +588,15 @@ def _article_fields(article: Any) -> dict[str, Any]:
     return {name: getattr(article, name) for name in ("text", "title", "date", "url", "source")}
 
 
+def _dumps(content: Any) -> bytes:
+    try:
+        return orjson.dumps(content)
+    except TypeError:  # text orjson will not encode (an unpaired surrogate): the slow, lenient way
+        return json.dumps(content, ensure_ascii=False).encode("utf-8", "replace")
+
+
 def _json(content: Any) -> Response:
-    return Response(
-        json.dumps(content, ensure_ascii=False, allow_nan=False).encode("utf-8", "replace"),
-        media_type="application/json",
-    )
+    return Response(_dumps(content), media_type="application/json")
 
 
 def _error(status: int, detail: list[dict[str, Any]] | str) -> Response:
@@ -580,16 +648,23 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 class _Guard:
-    """Pure ASGI middleware: API key, body size caps and a time limit (before the app sees the
-    body), metrics."""
+    """In front of FastAPI: API key, body size caps and a time limit (before the app sees the
+    body), metrics, and the fast path of POST /predict."""
 
     def __init__(
-        self, app: ASGIApp, *, metrics: _Metrics, api_key: str | None, body_timeout: float
+        self,
+        app: ASGIApp,
+        *,
+        metrics: _Metrics,
+        api_key: str | None,
+        body_timeout: float,
+        fast_predict: Callable[[bytes], bytes | None],
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.api_key = api_key.encode() if api_key else None
         self.body_timeout = body_timeout
+        self.fast_predict = fast_predict
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -619,15 +694,33 @@ class _Guard:
                     receive = _replay(body, receive)
             if refusal is not None:
                 await refusal(scope, receive, send_counted)
+            elif (
+                path == "/predict"
+                and method == "POST"
+                and _is_json(scope)
+                and (answer := self.fast_predict(body)) is not None
+            ):
+                await send_counted(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(answer)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": answer})
             else:
                 await self.app(scope, receive, send_counted)
         finally:
             # Labels from a closed set: made-up paths or methods cannot grow the registry.
-            route = path if path in KNOWN_ROUTES else "unmatched"
-            self.metrics.requests.labels(
-                route, method if method in KNOWN_METHODS else "other", str(status)
-            ).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            self.metrics.count_request(
+                path if path in KNOWN_ROUTES else "unmatched",
+                method if method in KNOWN_METHODS else "other",
+                status,
+                time.perf_counter() - started,
+            )
 
     def _refusal(self, scope: Scope, path: str) -> Response | None:
         if self.api_key is None or path in OPEN_PATHS:
@@ -700,41 +793,6 @@ def _too_large(size: int, limit: int, *, at_least: bool = False) -> Response:
             }
         ],
     )
-
-
-class _FastPredict:
-    """POST /predict without FastAPI's per-request machinery (routing, dependency solving, the
-    Request object): the same request model, the same ``_predict``, the same response.
-
-    Only requests that validate are answered here; anything else (not JSON, a field the model
-    refuses) goes on, body and all, to the FastAPI route, so that every error keeps one shape.
-    It sits inside _Guard, which has checked the key and read the capped body into one message.
-    Pydantic's JSON parser accepts less than ``json.loads`` (no NaN, no lone surrogates), never
-    more that matters: what it refuses is left to the route (tests/test_api_fuzz.py checks this).
-    """
-
-    def __init__(self, app: ASGIApp, *, metrics: _Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (
-            scope["type"] == "http"
-            and scope["path"] == "/predict"
-            and scope["method"] == "POST"
-            and _is_json(scope)
-        ):
-            await self.app(scope, receive, send)
-            return
-        message = await receive()
-        body = message.get("body", b"")
-        try:
-            request = PredictRequest.model_validate_json(body)
-        except ValidationError:
-            await self.app(scope, _replay(body, receive), send)
-            return
-        response = await _predict(scope["app"].state, request, self.metrics)
-        await response(scope, receive, send)
 
 
 def _is_json(scope: Scope) -> bool:
