@@ -26,7 +26,7 @@ from stance.model import load_model  # noqa: E402
 from training.train import default_data_files  # noqa: E402
 
 
-def per_call_seconds(fn, texts: list[str], rounds: int) -> float:  # noqa: ANN001
+def per_call_seconds(fn, texts: list[str], rounds: int) -> float:
     """The median over ``rounds`` of the mean time of one call over all ``texts``."""
     samples = []
     for _ in range(rounds):
@@ -38,7 +38,9 @@ def per_call_seconds(fn, texts: list[str], rounds: int) -> float:  # noqa: ANN00
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default=None)
     parser.add_argument("--batch-rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
@@ -48,10 +50,15 @@ def main() -> None:
     texts = read_labelled_csv(default_data_files()).texts
     sample = texts[:: max(1, len(texts) // 500)][:500]
     words = [len(t.split()) for t in sample]
-    print(f"model {model.version}; {len(sample)} quotes of {min(words)}-{max(words)} words (median {statistics.median(words):.0f})")
+    print(
+        f"model {model.version}; {len(sample)} quotes of {min(words)}-{max(words)} words "
+        f"(median {statistics.median(words):.0f})"
+    )
 
     # Check equality on the same quotes before timing them.
-    fast = np.array([[model.predict_one(t).probabilities[label] for label in model.labels] for t in sample])
+    fast = np.array(
+        [[model.predict_one(t).probabilities[label] for label in model.labels] for t in sample]
+    )
     slow = model.pipeline.predict_proba(sample)
     print(f"max |fast - pipeline| probability difference: {np.abs(fast - slow).max():.1e}")
 
@@ -74,7 +81,10 @@ def main() -> None:
     for i in range(0, len(batch), 10_000):
         model.predict(batch[i : i + 10_000])
     elapsed = time.perf_counter() - start
-    print(f"batch: {len(batch):,} quotes in {elapsed:.2f} s = {len(batch) / elapsed:,.0f} quotes/s (chunks of 10,000, one core)")
+    print(
+        f"batch: {len(batch):,} quotes in {elapsed:.2f} s = {len(batch) / elapsed:,.0f} quotes/s "
+        "(chunks of 10,000, one core)"
+    )
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def _fail(message: str, *, code: int = EXIT_ERROR) -> int:
     return code
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"stance: warning: {message}", file=sys.stderr)
 
 
@@ -138,7 +138,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="skip the hyperparameter search and use the defaults (much faster)",
     )
     p.add_argument(
-        "--jobs", type=int, default=-1, metavar="N", help="parallel jobs for the search (default: all cores)"
+        "--jobs",
+        type=int,
+        default=-1,
+        metavar="N",
+        help="parallel jobs for the search (default: all cores)",
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _csv_args(p)
@@ -203,13 +207,24 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     metrics = classification_metrics(data.labels, predicted, model.labels)
     metrics["model_version"] = model.version
     metrics["skipped"] = len(data.skipped)
+    metrics["skipped_rows"] = [str(row) for row in data.skipped]
     if args.json:
         _print_json(metrics)
     else:
         print(format_metrics(metrics))
-        if data.skipped:
-            print(f"\nskipped {len(data.skipped)} invalid rows", file=sys.stderr)
+    _report_skipped(data.skipped)
     return 0
+
+
+def _report_skipped(skipped: list[Any], *, shown: int = 20) -> None:
+    """Name the rows --skip-invalid left out (on stderr): none is dropped without a record."""
+    if not skipped:
+        return
+    print(f"stance: skipped {len(skipped)} invalid rows:", file=sys.stderr)
+    for row in skipped[:shown]:
+        print(f"  {row}", file=sys.stderr)
+    if len(skipped) > shown:
+        print(f"  ... and {len(skipped) - shown} more", file=sys.stderr)
 
 
 # -- predict ---------------------------------------------------------------------------------
@@ -283,9 +298,8 @@ def _run_extract(args: argparse.Namespace) -> int:
         for record in records:
             speaker = record["speaker"] or "(unknown speaker)"
             role = f", {record['speaker_role']}" if record["speaker_role"] else ""
-            print(
-                f"  [{record['label']} {record['confidence']:.2f}] {speaker}{role}: “{record['quote']}”"
-            )
+            label = f"[{record['label']} {record['confidence']:.2f}]"
+            print(f"  {label} {speaker}{role}: “{record['quote']}”")
     return 0
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from stance.errors import DataError
 
 __all__ = [
-    "LABEL_ALIASES",
     "LABELS",
+    "LABEL_ALIASES",
     "InvalidRow",
     "LabelledData",
     "normalize_label",
@@ -245,7 +245,10 @@ def _check_row(
         return f"empty {text_column!r}"
     label = row[index[label_column]]
     if normalize_label(label) is None:
-        return f"unknown {label_column!r} {label.strip()!r} (expected pro, anti or neutral, or an alias)"
+        return (
+            f"unknown {label_column!r} {label.strip()!r} "
+            "(expected pro, anti or neutral, or an alias)"
+        )
     if "date" in index and row[index["date"]].strip() and not _is_iso_date(row[index["date"]]):
         return f"'date' {row[index['date']].strip()!r} is not an ISO 8601 date (YYYY-MM-DD)"
     return None

@@ -52,7 +52,8 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     """A plain-text table of :func:`classification_metrics` for a terminal."""
     labels = metrics["confusion"]["labels"]
     lines = [
-        f"n = {metrics['n']}   accuracy = {metrics['accuracy']:.3f}   macro-F1 = {metrics['macro_f1']:.3f}",
+        f"n = {metrics['n']}   accuracy = {metrics['accuracy']:.3f}   "
+        f"macro-F1 = {metrics['macro_f1']:.3f}",
         "",
         f"{'label':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
     ]

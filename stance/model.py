@@ -1,4 +1,5 @@
-"""The stance model: the pipeline, its artifact on disk (save, check, load), prediction and explanation.
+"""The stance model: the pipeline, its artifact on disk (save, check, load), prediction and
+explanation.
 
 The artifact is a joblib file holding a stock scikit-learn ``Pipeline([("tfidf", TfidfVectorizer),
 ("clf", LogisticRegression)])`` next to a JSON card (``stance.json``) that records how it was made
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -372,7 +374,8 @@ class StanceModel:
 
         Each weight is the n-gram's tf-idf value times its coefficient for that label, so the
         weights of all n-grams plus the label's intercept add up to the label's logit (for a binary
-        model, to +/- the one logit). Sorted by absolute weight, largest first; ``top=None`` for all.
+        model, to +/- the one logit). Sorted by absolute weight, largest first; ``top=None`` for
+        all.
         """
         if label is None:
             label = self.predict_one(text).label
@@ -393,7 +396,8 @@ class StanceModel:
         return weights if top is None else weights[:top]
 
     def intercept_for(self, label: str) -> float:
-        """The intercept that, with ``explain(..., top=None)``'s weights, makes up ``label``'s logit."""
+        """The intercept that, with ``explain(..., top=None)``'s weights, makes up ``label``'s
+        logit."""
         if self._n_rows == 1:
             sign = 1.0 if label == self.labels[1] else -1.0
             return sign * self._intercept[0]
@@ -475,7 +479,7 @@ def _word_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]] | None:
         tokens = findall(doc)
         if high == 1:
             return tokens
-        grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+        grams = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
         if high == 3:
             grams += [
                 f"{a} {b} {c}" for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)

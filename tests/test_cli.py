@@ -95,6 +95,7 @@ def test_same_data_and_seed_give_same_predictions(
             "--speaker",
             "X",
         )
+        assert code == 0
         record = json.loads(out)
         record.pop("model_version")
         outputs.append(record)
@@ -240,6 +241,10 @@ def test_skip_invalid_reports_count(
     )
     assert code == 0
     assert json.loads(out)["skipped"] == 2 and json.loads(out)["n"] == 1
+    assert "mixed.csv:3: " in err and "mixed.csv:4: " in err  # named, not dropped silently
+    assert json.loads(out)["skipped_rows"][1].endswith(
+        "mixed.csv:4: unknown 'label' 'bogus' (expected pro, anti or neutral, or an alias)"
+    )
 
 
 def test_missing_file_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:

@@ -90,9 +90,7 @@ def test_compiled_equals_python_and_pipeline(model: StanceModel, text: str) -> N
     _assert_same(model, text)
 
 
-_alphabet = st.sampled_from(
-    [*"ab zt'’_-.,İéÉßﬁ1٣\u0301😀\t\nÇçЖж", "talks", "don't", " ready "]
-)
+_alphabet = st.sampled_from([*"ab zt'’_-.,İéÉßﬁ1٣\u0301😀\t\nÇçЖж", "talks", "don't", " ready "])
 
 
 @settings(max_examples=300, deadline=None)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +165,7 @@ def test_tampered_card_hash_is_refused(copied_model: Path) -> None:
         (lambda p: p.unlink(), "no model artifact there"),
     ],
 )
-def test_broken_pairs_are_refused(copied_model: Path, damage, message: str) -> None:  # noqa: ANN001
+def test_broken_pairs_are_refused(copied_model: Path, damage, message: str) -> None:
     damage(copied_model)
     with pytest.raises(ModelLoadError, match=message):
         load_model(copied_model)
@@ -212,7 +212,9 @@ def test_version_mismatch_warns(copied_model: Path) -> None:
 def test_fast_path_equals_pipeline_for_every_searched_setting(
     tiny_corpus: list[tuple[str, str, str]], params: dict
 ) -> None:
-    pipeline = build_pipeline(**params).fit([t for t, _, _ in tiny_corpus], [label for _, label, _ in tiny_corpus])
+    pipeline = build_pipeline(**params).fit(
+        [t for t, _, _ in tiny_corpus], [label for _, label, _ in tiny_corpus]
+    )
     model = StanceModel(pipeline)
     reference = pipeline.named_steps["tfidf"].build_analyzer()
     for text in PROBES:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def shipped():  # noqa: ANN201
+def shipped():
     return load_model(DEFAULT_MODEL_PATH)
 
 
@@ -25,13 +25,13 @@ def test_card_hash_matches_artifact() -> None:
     assert card["artifact_sha256"] == file_sha256(DEFAULT_MODEL_PATH)
 
 
-def test_trained_on_the_embedded_data(shipped) -> None:  # noqa: ANN001
+def test_trained_on_the_embedded_data(shipped) -> None:
     data = read_labelled_csv(sorted(glob.glob(str(ROOT / "training" / "data" / "*.csv"))))
     assert shipped.card["training_data"]["sha256"] == data.sha256, "retrain: stance train"
     assert shipped.card["training_data"]["rows"] == len(data)
 
 
-def test_card_reports_grouped_cross_validation(shipped) -> None:  # noqa: ANN001
+def test_card_reports_grouped_cross_validation(shipped) -> None:
     cv = shipped.card["cross_validation"]
     assert cv["group_by"] == "speaker" and cv["n_splits"] == 5
     assert cv["macro_f1"] >= 0.75
@@ -48,5 +48,5 @@ def test_card_reports_grouped_cross_validation(shipped) -> None:  # noqa: ANN001
         ),
     ],
 )
-def test_obvious_cases(shipped, text: str, label: str) -> None:  # noqa: ANN001
+def test_obvious_cases(shipped, text: str, label: str) -> None:
     assert shipped.predict_one(text).label == label

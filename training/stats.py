@@ -1,6 +1,6 @@
 """Counts of the embedded training data, as Markdown tables for training/data/README.md.
 
-    python -m training.stats > /tmp/counts.md
+python -m training.stats > /tmp/counts.md
 """
 
 from __future__ import annotations
@@ -16,9 +16,15 @@ LABELS = ("pro", "anti", "neutral")
 # The register is the first part of `source` ("press conference, Kyiv" -> "press conference"),
 # folded into a few families so that the table reads.
 REGISTERS = [
-    ("speech or address", r"speech|address|remarks|statement to|lecture|sermon|rally|parliament|bundestag|debate"),
+    (
+        "speech or address",
+        r"speech|address|remarks|statement to|lecture|sermon|rally|parliament|bundestag|debate",
+    ),
     ("press conference or briefing", r"press|briefing|conference|doorstep|presser"),
-    ("official readout or statement", r"readout|statement|communiqu|declaration|ministry|release|decree"),
+    (
+        "official readout or statement",
+        r"readout|statement|communiqu|declaration|ministry|release|decree",
+    ),
     ("interview", r"interview|podcast|talk show|tv|radio"),
     ("post", r"post|telegram|tweet|x\b|twitter|facebook|instagram|substack|video message"),
     ("news report", r"news|report|agency|wire|dispatch|article"),
@@ -52,12 +58,20 @@ def table(title: str, keyed: Iterable[tuple[str, str]], *, limit: int | None = N
     shown = ordered[:limit] if limit else ordered
     lines = [f"| {title} | rows | pro | anti | neutral |", "|---|---:|---:|---:|---:|"]
     for key, counter in shown:
-        lines.append(f"| {key} | {sum(counter.values())} | " + " | ".join(str(counter[l]) for l in LABELS) + " |")
+        lines.append(
+            f"| {key} | {sum(counter.values())} | "
+            + " | ".join(str(counter[label]) for label in LABELS)
+            + " |"
+        )
     if limit and len(ordered) > limit:
         rest = Counter()
         for _, counter in ordered[limit:]:
             rest.update(counter)
-        lines.append(f"| {len(ordered) - limit} others | {sum(rest.values())} | " + " | ".join(str(rest[l]) for l in LABELS) + " |")
+        lines.append(
+            f"| {len(ordered) - limit} others | {sum(rest.values())} | "
+            + " | ".join(str(rest[label]) for label in LABELS)
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -65,13 +79,17 @@ def main() -> None:
     data = rows()
     words = sorted(len(r["text"].split()) for r in data)
     labels = Counter(r["label"] for r in data)
-    print(f"{len(data)} statements ({', '.join(f'{labels[l]} {l}' for l in LABELS)}), "
-          f"{len({r['speaker'] for r in data})} speakers, "
-          f"{len({r['country'] for r in data})} countries and institutions, "
-          f"{words[0]}-{words[-1]} words (median {words[len(words) // 2]}).\n")
+    print(
+        f"{len(data)} statements ({', '.join(f'{labels[label]} {label}' for label in LABELS)}), "
+        f"{len({r['speaker'] for r in data})} speakers, "
+        f"{len({r['country'] for r in data})} countries and institutions, "
+        f"{words[0]}-{words[-1]} words (median {words[len(words) // 2]}).\n"
+    )
     print(table("year", sorted((r["date"][:4], r["label"]) for r in data)) + "\n")
     print(table("register", ((register(r["source"]), r["label"]) for r in data)) + "\n")
-    print(table("country or institution", ((r["country"], r["label"]) for r in data), limit=30) + "\n")
+    print(
+        table("country or institution", ((r["country"], r["label"]) for r in data), limit=30) + "\n"
+    )
     print(table("file", ((r["_file"], r["label"]) for r in data)) + "\n")
 
 

@@ -65,7 +65,8 @@ def train(
     skip_invalid: bool = False,
     log: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
-    """Train on ``paths`` (default: the embedded data), write the artifact to ``out``, return its card."""
+    """Train on ``paths`` (default: the embedded data), write the artifact to ``out``, return its
+    card."""
     paths = list(paths) if paths else default_data_files()
     if not paths:
         raise DataError(f"no training data: nothing matches {DEFAULT_DATA_GLOB}")
@@ -78,7 +79,9 @@ def train(
         skip_invalid=skip_invalid,
     )
     if data.skipped:
-        log(f"skipped {len(data.skipped)} invalid rows (first: {data.skipped[0]})")
+        log(f"skipped {len(data.skipped)} invalid rows:")
+        for row in data.skipped:
+            log(f"  {row}")
     if len(data.label_set) < 2:
         raise DataError(
             f"training needs at least two labels, the data has only {', '.join(data.label_set)}"
@@ -96,9 +99,17 @@ def train(
         if n_splits >= 2:
             if search:
                 params, search_result = _grid_search(data, groups, n_splits, seed, n_jobs)
-                log(f"grid search chose {params} (grouped CV macro-F1 {search_result['best_macro_f1']})")
-            cv_metrics = _nested_cv(data, groups, n_splits, seed, n_jobs, search=search, params=params)
-            log(f"cross-validated macro-F1 {cv_metrics['macro_f1']}, accuracy {cv_metrics['accuracy']}")
+                log(
+                    f"grid search chose {params} "
+                    f"(grouped CV macro-F1 {search_result['best_macro_f1']})"
+                )
+            cv_metrics = _nested_cv(
+                data, groups, n_splits, seed, n_jobs, search=search, params=params
+            )
+            log(
+                f"cross-validated macro-F1 {cv_metrics['macro_f1']}, "
+                f"accuracy {cv_metrics['accuracy']}"
+            )
         else:
             log("too few speakers or rows per label for grouped cross-validation; no metrics")
         pipeline = build_pipeline(**params, random_state=seed)
@@ -120,8 +131,8 @@ def train(
         if cv_metrics is None
         else {
             "method": (
-                f"nested: {n_splits} outer folds grouped by speaker (else source), each with its own "
-                f"grouped grid search on the remaining folds"
+                f"nested: {n_splits} outer folds grouped by speaker (else source), each with "
+                "its own grouped grid search on the remaining folds"
                 if search
                 else f"{n_splits} folds grouped by speaker (else source), fixed hyperparameters"
             ),
@@ -139,12 +150,15 @@ def train(
 
 
 def _n_splits(labels: Sequence[str], groups: Sequence[str]) -> int:
-    """As many grouped folds as the data allows, at most five: each label needs a member per fold."""
+    """As many grouped folds as the data allows, at most five: each label needs a member per
+    fold."""
     smallest_label = min(np.unique(labels, return_counts=True)[1])
     return int(min(MAX_SPLITS, len(set(groups)), smallest_label))
 
 
-def _folds(data: LabelledData, groups: Sequence[str], n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _folds(
+    data: LabelledData, groups: Sequence[str], n_splits: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     return list(splitter.split(data.texts, data.labels, groups))
 
@@ -197,7 +211,9 @@ def _nested_cv(
             inner_groups = list(group_array[train_idx])
             inner_splits = _n_splits(inner.labels, inner_groups)
             if inner_splits >= 2:
-                fold_params, _ = _grid_search(inner, inner_groups, min(3, inner_splits), seed, n_jobs)
+                fold_params, _ = _grid_search(
+                    inner, inner_groups, min(3, inner_splits), seed, n_jobs
+                )
         model = build_pipeline(**fold_params, random_state=seed)
         model.fit(list(texts[train_idx]), list(labels[train_idx]))
         predicted[test_idx] = model.predict(list(texts[test_idx]))
