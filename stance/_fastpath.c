@@ -2,7 +2,7 @@
  *
  * stance.model's pure-Python fast path spends most of its time building n-gram strings and
  * looking each one up in a dict. This does the same arithmetic without creating a Python object
- * per n-gram: it splits the lower-cased (and, for non-ASCII text, accent-stripped) text into
+ * per n-gram: it splits the lower-cased (and, as configured, accent-stripped) text into
  * tokens as one of two token patterns does, "word" being what Python's re module calls \w:
  *   TOKENS_SKLEARN  (?u)\b\w\w+\b               maximal runs of two or more word characters;
  *   TOKENS_APOSTROPHE (?u)\b\w+(?:['’]\w+)?\b   runs of one or more, with one inner apostrophe
@@ -27,6 +27,17 @@
 enum { TF_RAW = 0, TF_SUBLINEAR = 1, TF_BINARY = 2 };
 enum { NORM_NONE = 0, NORM_L1 = 1, NORM_L2 = 2 };
 enum { TOKENS_SKLEARN = 0, TOKENS_APOSTROPHE = 1 };
+/* scikit-learn's strip_accents: None, "unicode" (NFKD, then combining marks dropped), "ascii"
+ * (NFKD, then everything that is not ASCII dropped). Both leave ASCII text as it is. */
+enum { STRIP_NONE = 0, STRIP_UNICODE = 1, STRIP_ASCII = 2 };
+
+/* One slot of the open-addressing table: all a lookup needs but the term's bytes, in 16 bytes,
+ * so that a probe costs one cache line (the table is megabytes; a request touches ~50 slots). */
+typedef struct {
+    uint64_t hash;
+    uint32_t offset; /* the term's bytes: arena + offset, up to its NUL */
+    int32_t term;    /* the feature index, -1 for an empty slot */
+} Slot;
 
 typedef struct {
     PyObject_HEAD
@@ -35,15 +46,16 @@ typedef struct {
     int high;             /* the longest n-gram, 1 to 3 */
     int lowercase;
     int token_mode;
-    PyObject *strip;      /* the accent stripper for non-ASCII text, or NULL */
+    int strip_mode;
+    PyObject *normalize;  /* unicodedata.normalize, for STRIP_UNICODE and STRIP_ASCII */
+    PyObject *nfkd;       /* the str "NFKD" */
+    Py_buffer combining;  /* bit c set when unicodedata.combining(chr(c)) (STRIP_UNICODE) */
     int tf_mode;
     int norm_mode;
     double intercept[MAX_CLASS_ROWS];
     double *weights;      /* per feature: idf, then idf * coef for each row */
-    char *arena;          /* every term's UTF-8 bytes, back to back */
-    Py_ssize_t *offsets;  /* term i is arena[offsets[i]:offsets[i + 1]] */
-    uint64_t *slot_hash;
-    int32_t *slot_term;   /* -1 for an empty slot */
+    char *arena;          /* every term's UTF-8 bytes, each ended by a NUL */
+    Slot *slots;
     size_t mask;
 } Scorer;
 
@@ -81,57 +93,58 @@ static inline size_t slot_of(uint64_t h, size_t mask)
 
 static void Scorer_dealloc(Scorer *self)
 {
-    Py_XDECREF(self->strip);
+    Py_XDECREF(self->normalize);
+    Py_XDECREF(self->nfkd);
+    if (self->combining.obj != NULL)
+        PyBuffer_Release(&self->combining);
     PyMem_Free(self->weights);
     PyMem_Free(self->arena);
-    PyMem_Free(self->offsets);
-    PyMem_Free(self->slot_hash);
-    PyMem_Free(self->slot_term);
+    PyMem_Free(self->slots);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static int insert_term(Scorer *self, int32_t index)
+static int insert_term(Scorer *self, int32_t index, uint32_t offset, Py_ssize_t len)
 {
-    const char *key = self->arena + self->offsets[index];
-    Py_ssize_t len = self->offsets[index + 1] - self->offsets[index];
+    const char *key = self->arena + offset;
     uint64_t h = fnv_feed(FNV_OFFSET, key, len);
     size_t slot = slot_of(h, self->mask);
-    while (self->slot_term[slot] >= 0) {
-        int32_t other = self->slot_term[slot];
-        Py_ssize_t other_len = self->offsets[other + 1] - self->offsets[other];
-        if (self->slot_hash[slot] == h && other_len == len &&
-            memcmp(self->arena + self->offsets[other], key, (size_t)len) == 0) {
+    while (self->slots[slot].term >= 0) {
+        if (self->slots[slot].hash == h && strcmp(self->arena + self->slots[slot].offset, key) == 0) {
             PyErr_Format(PyExc_ValueError, "the vocabulary holds a term twice (index %d)", index);
             return -1;
         }
         slot = (slot + 1) & self->mask;
     }
-    self->slot_hash[slot] = h;
-    self->slot_term[slot] = index;
+    self->slots[slot].hash = h;
+    self->slots[slot].offset = offset;
+    self->slots[slot].term = index;
     return 0;
 }
 
-/* Scorer(terms, weights, n_rows, intercepts, high, lowercase, strip, token_mode, tf_mode,
- *        norm_mode)
+/* Scorer(terms, weights, n_rows, intercepts, high, lowercase, strip_mode, combining, normalize,
+ *        token_mode, tf_mode, norm_mode)
  * terms: list of str, the term of each feature index; weights: bytes holding float64
  * [n_features][1 + n_rows] (idf, then idf * coef per row); intercepts: list of n_rows floats;
- * strip: None or a function str -> str applied after lower-casing to text that is not ASCII. */
+ * combining: a bitmap (bytes) of the combining characters; normalize: unicodedata.normalize. */
 static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"terms", "weights", "n_rows", "intercepts", "high", "lowercase",
-                             "strip", "token_mode", "tf_mode", "norm_mode", NULL};
-    PyObject *terms, *intercepts, *strip;
-    Py_buffer weights;
-    int n_rows, high, lowercase, token_mode, tf_mode, norm_mode;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!y*iO!ipOiii", kwlist, &PyList_Type, &terms,
-                                     &weights, &n_rows, &PyList_Type, &intercepts, &high,
-                                     &lowercase, &strip, &token_mode, &tf_mode, &norm_mode))
+                             "strip_mode", "combining", "normalize", "token_mode", "tf_mode",
+                             "norm_mode", NULL};
+    PyObject *terms, *intercepts, *normalize;
+    Py_buffer weights, combining;
+    int n_rows, high, lowercase, strip_mode, token_mode, tf_mode, norm_mode;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!y*iO!ipiy*Oiii", kwlist, &PyList_Type,
+                                     &terms, &weights, &n_rows, &PyList_Type, &intercepts, &high,
+                                     &lowercase, &strip_mode, &combining, &normalize,
+                                     &token_mode, &tf_mode, &norm_mode))
         return -1;
     int status = -1;
     Py_ssize_t n = PyList_GET_SIZE(terms);
     if (n_rows < 1 || n_rows > MAX_CLASS_ROWS || high < 1 || high > 3 || tf_mode < 0 ||
         tf_mode > 2 || norm_mode < 0 || norm_mode > 2 || token_mode < 0 || token_mode > 1 ||
-        n >= INT32_MAX || (strip != Py_None && !PyCallable_Check(strip))) {
+        strip_mode < 0 || strip_mode > 2 || n >= INT32_MAX || !PyCallable_Check(normalize) ||
+        (strip_mode == STRIP_UNICODE && combining.len < 0x110000 / 8)) {
         PyErr_SetString(PyExc_ValueError, "unsupported model settings");
         goto done;
     }
@@ -157,91 +170,112 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds)
     self->high = high;
     self->lowercase = lowercase;
     self->token_mode = token_mode;
-    self->strip = strip == Py_None ? NULL : Py_NewRef(strip);
+    self->strip_mode = strip_mode;
+    self->normalize = Py_NewRef(normalize);
+    self->nfkd = PyUnicode_FromString("NFKD");
+    if (self->nfkd == NULL)
+        goto done;
+    /* The Scorer keeps the bitmap's buffer; the local one is released below. */
+    if (PyObject_GetBuffer(combining.obj, &self->combining, PyBUF_SIMPLE) < 0)
+        goto done;
     self->tf_mode = tf_mode;
     self->norm_mode = norm_mode;
     self->weights = PyMem_Malloc((size_t)weights.len ? (size_t)weights.len : 1);
-    self->offsets = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(n + 1));
-    if (self->weights == NULL || self->offsets == NULL) {
+    if (self->weights == NULL) {
         PyErr_NoMemory();
         goto done;
     }
     memcpy(self->weights, weights.buf, (size_t)weights.len);
 
+    /* The terms' bytes, each ended by a NUL (no term holds one: tokens are word characters). */
     Py_ssize_t total = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *term = PyList_GET_ITEM(terms, i);
         Py_ssize_t len;
-        if (!PyUnicode_Check(term) || PyUnicode_AsUTF8AndSize(term, &len) == NULL) {
+        const char *bytes = PyUnicode_Check(term) ? PyUnicode_AsUTF8AndSize(term, &len) : NULL;
+        if (bytes == NULL) {
             if (!PyErr_Occurred())
                 PyErr_Format(PyExc_TypeError, "term %zd is not a str", i);
             goto done;
         }
-        self->offsets[i] = total;
-        total += len;
+        if (memchr(bytes, 0, (size_t)len) != NULL) {
+            PyErr_Format(PyExc_ValueError, "term %zd holds a NUL character", i);
+            goto done;
+        }
+        total += len + 1;
     }
-    self->offsets[n] = total;
-    self->arena = PyMem_Malloc((size_t)total + 1);
-    if (self->arena == NULL) {
-        PyErr_NoMemory();
+    if (total >= (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "the vocabulary is too large for this scorer");
         goto done;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t len;
-        const char *bytes = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(terms, i), &len);
-        memcpy(self->arena + self->offsets[i], bytes, (size_t)len);
-    }
-
+    self->arena = PyMem_Malloc((size_t)total + 1);
     size_t slots = 16;
     while (slots < (size_t)n * 2)
         slots <<= 1;
     self->mask = slots - 1;
-    self->slot_hash = PyMem_Malloc(sizeof(uint64_t) * slots);
-    self->slot_term = PyMem_Malloc(sizeof(int32_t) * slots);
-    if (self->slot_hash == NULL || self->slot_term == NULL) {
+    self->slots = PyMem_Malloc(sizeof(Slot) * slots);
+    if (self->arena == NULL || self->slots == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    memset(self->slot_term, 0xff, sizeof(int32_t) * slots); /* every slot -1 */
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (insert_term(self, (int32_t)i) < 0)
+    for (size_t s = 0; s < slots; s++)
+        self->slots[s].term = -1;
+    uint32_t offset = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t len;
+        const char *bytes = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(terms, i), &len);
+        memcpy(self->arena + offset, bytes, (size_t)len);
+        self->arena[offset + len] = '\0';
+        if (insert_term(self, (int32_t)i, offset, len) < 0)
             goto done;
+        offset += (uint32_t)len + 1;
+    }
     status = 0;
 done:
     PyBuffer_Release(&weights);
+    PyBuffer_Release(&combining);
     return status;
 }
 
-/* The feature of the n-gram made of tokens[first .. first + k - 1] joined by single spaces. */
-static int32_t lookup(const Scorer *self, const char *text, const Token *tokens, int k)
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PREFETCH(address) ((void)0)
+#endif
+
+/* The hash of the n-gram made of tokens[0 .. k - 1] joined by single spaces. */
+static inline uint64_t ngram_hash(const char *text, const Token *tokens, int k)
 {
     uint64_t h = FNV_OFFSET;
-    Py_ssize_t len = k - 1;
     for (int t = 0; t < k; t++) {
         if (t)
             h = fnv_space(h);
         h = fnv_feed(h, text + tokens[t].start, tokens[t].end - tokens[t].start);
-        len += tokens[t].end - tokens[t].start;
     }
+    return h;
+}
+
+/* The feature of that n-gram (hash h), or -1. */
+static int32_t lookup(const Scorer *self, uint64_t h, const char *text, const Token *tokens, int k)
+{
     size_t slot = slot_of(h, self->mask);
     for (;;) {
-        int32_t index = self->slot_term[slot];
-        if (index < 0)
+        const Slot *entry = &self->slots[slot];
+        if (entry->term < 0)
             return -1;
-        if (self->slot_hash[slot] == h && self->offsets[index + 1] - self->offsets[index] == len) {
-            const char *key = self->arena + self->offsets[index];
+        if (entry->hash == h) {
+            /* Byte by byte, stopping at the first difference: a stored term's NUL differs from
+             * every byte of the n-gram, so this never reads past the term. */
+            const char *key = self->arena + entry->offset;
             int same = 1;
             for (int t = 0; t < k && same; t++) {
-                Py_ssize_t piece = tokens[t].end - tokens[t].start;
-                if (t) {
-                    same = *key == ' ';
-                    key++;
-                }
-                same = same && memcmp(key, text + tokens[t].start, (size_t)piece) == 0;
-                key += piece;
+                if (t && *key++ != ' ')
+                    same = 0;
+                for (Py_ssize_t b = tokens[t].start; same && b < tokens[t].end; b++)
+                    same = *key++ == text[b];
             }
-            if (same)
-                return index;
+            if (same && *key == '\0')
+                return entry->term;
         }
         slot = (slot + 1) & self->mask;
     }
@@ -351,6 +385,51 @@ static Py_ssize_t tokenize(PyObject *unicode, int token_mode, Token *stack, Py_s
     return count;
 }
 
+/* The text with its accents stripped as scikit-learn's strip_accents_unicode/_ascii do (a new
+ * reference; the same object when there is nothing to strip), or NULL with an exception set. */
+static PyObject *strip_accents(const Scorer *self, PyObject *text)
+{
+    if (self->strip_mode == STRIP_NONE || PyUnicode_IS_ASCII(text))
+        return Py_NewRef(text);
+    /* normalize() hands back its argument when it is already in NFKD. */
+    PyObject *norm = PyObject_CallFunctionObjArgs(self->normalize, self->nfkd, text, NULL);
+    if (norm == NULL)
+        return NULL;
+    const unsigned char *bits = self->combining.buf;
+    int kind = PyUnicode_KIND(norm);
+    const void *data = PyUnicode_DATA(norm);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(norm), kept = 0;
+    Py_UCS4 widest = 0;
+#define DROPPED(ch)                                                                             \
+    (self->strip_mode == STRIP_ASCII ? (ch) >= 0x80                                            \
+                                     : (ch) < 0x110000 && (bits[(ch) >> 3] >> ((ch) & 7)) & 1)
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (!DROPPED(ch)) {
+            kept++;
+            if (ch > widest)
+                widest = ch;
+        }
+    }
+    if (kept == length)
+        return norm;
+    PyObject *out = PyUnicode_New(kept, widest);
+    if (out == NULL) {
+        Py_DECREF(norm);
+        return NULL;
+    }
+    int out_kind = PyUnicode_KIND(out);
+    void *out_data = PyUnicode_DATA(out);
+    for (Py_ssize_t i = 0, j = 0; i < length; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (!DROPPED(ch))
+            PyUnicode_WRITE(out_kind, out_data, j++, ch);
+    }
+#undef DROPPED
+    Py_DECREF(norm);
+    return out;
+}
+
 /* proba(text) -> list of class probabilities, or None when the text cannot be encoded as UTF-8
  * (an unpaired surrogate): the Python path answers that one. */
 static PyObject *Scorer_proba(Scorer *self, PyObject *text)
@@ -367,19 +446,11 @@ static PyObject *Scorer_proba(Scorer *self, PyObject *text)
                                         : Py_NewRef(text);
     if (lowered == NULL)
         return NULL;
-    /* scikit-learn's strippers return ASCII text unchanged: call them only for the rest. */
-    if (self->strip != NULL && !PyUnicode_IS_ASCII(lowered)) {
-        PyObject *stripped = PyObject_CallOneArg(self->strip, lowered);
-        Py_DECREF(lowered);
-        if (stripped == NULL)
-            return NULL;
-        if (!PyUnicode_Check(stripped)) {
-            Py_DECREF(stripped);
-            PyErr_SetString(PyExc_TypeError, "strip must return a str");
-            return NULL;
-        }
-        lowered = stripped;
-    }
+    PyObject *stripped = strip_accents(self, lowered);
+    Py_DECREF(lowered);
+    if (stripped == NULL)
+        return NULL;
+    lowered = stripped;
     Py_ssize_t n_bytes;
     const char *bytes = PyUnicode_AsUTF8AndSize(lowered, &n_bytes);
     if (bytes == NULL) {
@@ -399,21 +470,41 @@ static PyObject *Scorer_proba(Scorer *self, PyObject *text)
     }
     Py_ssize_t max_grams = n_tokens * self->high;
     int32_t stack_found[STACK_TOKENS * 3];
-    int32_t *found = max_grams <= STACK_TOKENS * 3 ? stack_found
-                                                    : PyMem_Malloc(sizeof(int32_t) * (size_t)max_grams);
-    if (found == NULL) {
+    uint64_t stack_hashes[STACK_TOKENS * 3];
+    int on_stack = max_grams <= STACK_TOKENS * 3;
+    int32_t *found = on_stack ? stack_found : PyMem_Malloc(sizeof(int32_t) * (size_t)max_grams);
+    uint64_t *hashes = on_stack ? stack_hashes : PyMem_Malloc(sizeof(uint64_t) * (size_t)max_grams);
+    if (found == NULL || hashes == NULL) {
+        if (!on_stack) {
+            PyMem_Free(found);
+            PyMem_Free(hashes);
+        }
         if (tokens != stack_tokens)
             PyMem_Free(tokens);
         Py_DECREF(lowered);
         return PyErr_NoMemory();
     }
-    Py_ssize_t n_found = 0;
+    /* Two passes: hash every n-gram and ask for its slot, then look them up. The table is
+     * megabytes and each n-gram lands somewhere else in it: asked for together, the cache misses
+     * overlap instead of being waited for one by one. */
+    Py_ssize_t n_grams = 0, n_found = 0;
     for (int k = 1; k <= self->high; k++)
         for (Py_ssize_t t = 0; t + k <= n_tokens; t++) {
-            int32_t index = lookup(self, bytes, tokens + t, k);
-            if (index >= 0)
-                found[n_found++] = index;
+            uint64_t h = ngram_hash(bytes, tokens + t, k);
+            PREFETCH(&self->slots[slot_of(h, self->mask)]);
+            hashes[n_grams++] = h;
         }
+    n_grams = 0;
+    for (int k = 1; k <= self->high; k++)
+        for (Py_ssize_t t = 0; t + k <= n_tokens; t++) {
+            int32_t index = lookup(self, hashes[n_grams++], bytes, tokens + t, k);
+            if (index >= 0) {
+                PREFETCH(self->weights + (size_t)index * (size_t)(1 + self->n_rows));
+                found[n_found++] = index;
+            }
+        }
+    if (!on_stack)
+        PyMem_Free(hashes);
     if (tokens != stack_tokens)
         PyMem_Free(tokens);
     Py_DECREF(lowered);
@@ -439,7 +530,7 @@ static PyObject *Scorer_proba(Scorer *self, PyObject *text)
             sums[r] += tf * row[1 + r];
         i = j;
     }
-    if (found != stack_found)
+    if (!on_stack)
         PyMem_Free(found);
 
     double scale = 1.0;

@@ -146,7 +146,8 @@ def test_a_model_pickles_without_its_scorer_and_rebuilds_it() -> None:
         ({"n_rows": 0}, "unsupported model settings"),
         ({"token_mode": 7}, "unsupported model settings"),
         ({"intercepts": [0.0]}, "intercepts must hold"),
-        ({"strip": 5}, "unsupported model settings"),
+        ({"strip_mode": 1}, "unsupported model settings"),  # no bitmap of combining marks
+        ({"normalize": 5}, "unsupported model settings"),
     ],
 )
 def test_the_scorer_refuses_inconsistent_tables(kwargs: dict, error: str) -> None:
@@ -157,7 +158,9 @@ def test_the_scorer_refuses_inconsistent_tables(kwargs: dict, error: str) -> Non
         intercepts=[0.0, 0.0, 0.0],
         high=2,
         lowercase=True,
-        strip=None,
+        strip_mode=0,
+        combining=b"",
+        normalize=str,
         token_mode=1,
         tf_mode=0,
         norm_mode=2,
