@@ -1,9 +1,11 @@
 """HTTP throughput and latency of `stance serve` against a trivial FastAPI endpoint, side by side.
 
     python bench/serve.py [--seconds 10] [--connections 16] [--rounds 3] [--model PATH]
+                          [--http h11|httptools] [--loop auto|asyncio|uvloop]
 
 Both servers run under uvicorn with the same settings (one worker, no access log, the same loop
-and HTTP implementation). The trivial server's POST /predict reads the body and returns a
+and HTTP implementation, printed at the start; by default those of `stance serve`: h11, and
+uvloop where it is installed). The trivial server's POST /predict reads the body and returns a
 constant prediction. Each is loaded in turn by the same client (wrk, when installed: Debian's
 `wrk`; otherwise a keep-alive asyncio client in this script) for the same time, alternating for
 several rounds; the medians and the ratio stance / trivial are printed. The client runs on the
@@ -202,6 +204,18 @@ def load(
     return asyncio.run(_async_load(port, path, bodies, seconds, connections))
 
 
+def _resolved(setting: str, value: str) -> str:
+    """What uvicorn's "auto" becomes here: the fast implementation when it is installed."""
+    if value != "auto":
+        return value
+    fast = {"http": "httptools", "loop": "uvloop"}[setting]
+    try:
+        __import__(fast)
+    except ImportError:
+        return {"http": "h11", "loop": "asyncio"}[setting]
+    return fast
+
+
 def summarize(name: str, runs: list[dict[str, float]]) -> dict[str, float]:
     med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     med["errors"] = sum(run["errors"] for run in runs)
@@ -214,7 +228,7 @@ def summarize(name: str, runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--trivial-server":
+    if len(sys.argv) == 5 and sys.argv[1] == "--trivial-server":
         import uvicorn
 
         uvicorn.run(
@@ -223,6 +237,8 @@ def main() -> None:
             port=int(sys.argv[2]),
             log_level="warning",
             access_log=False,
+            http=sys.argv[3],
+            loop=sys.argv[4],
         )
         return
     parser = argparse.ArgumentParser(
@@ -232,6 +248,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--http", default="h11", choices=["h11", "httptools"])
+    parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     args = parser.parse_args()
 
     stance_port, trivial_port = free_port(), free_port()
@@ -245,13 +263,24 @@ def main() -> None:
         "--log-level",
         "warning",
         "--no-access-log",
+        "--http",
+        args.http,
+        "--loop",
+        args.loop,
     ]
     if args.model:
         serve += ["--model", args.model]
     servers = [
         start(serve, stance_port),
         start(
-            [sys.executable, str(Path(__file__).resolve()), "--trivial-server", str(trivial_port)],
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--trivial-server",
+                str(trivial_port),
+                args.http,
+                args.loop,
+            ],
             trivial_port,
         ),
     ]
@@ -261,7 +290,8 @@ def main() -> None:
         client = "wrk" if shutil.which("wrk") else "asyncio keep-alive client"
         print(
             f"client: {client}, {args.connections} connections, {args.seconds} s a run, "
-            f"{args.rounds} rounds alternating"
+            f"{args.rounds} rounds alternating; both servers: uvicorn, 1 worker, "
+            f"http {_resolved('http', args.http)}, loop {_resolved('loop', args.loop)}"
         )
         # Warm both up so the first round is not paying for imports and first-call caches.
         load(stance_port, "/predict", bodies, 2, args.connections)

@@ -7,6 +7,7 @@ mistake ends as one line on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -447,6 +448,20 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     p.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    p.add_argument(
+        "--http",
+        default="h11",
+        choices=["h11", "httptools"],
+        help="HTTP parser (default: h11, which refuses a request head over 16 KB; httptools is "
+        "faster but has no such cap, and must be installed: pip install httptools)",
+    )
+    p.add_argument(
+        "--loop",
+        default="auto",
+        choices=["auto", "asyncio", "uvloop"],
+        help="event loop (default: uvloop where it is installed, as stance does on Linux and "
+        "macOS; else asyncio)",
+    )
     _model_arg(p)
     p.set_defaults(handler=_run_serve)
 
@@ -460,6 +475,9 @@ def _run_serve(args: argparse.Namespace) -> int:
         os.environ["STANCE_MODEL_PATH"] = str(Path(args.model).resolve())
     if args.workers < 1:
         raise StanceError("--workers must be at least 1")
+    for option, module in (("--http", args.http), ("--loop", args.loop)):
+        if module in ("httptools", "uvloop") and importlib.util.find_spec(module) is None:
+            raise StanceError(f"{option} {module} needs the {module} package: pip install {module}")
     print(
         f"stance: serving {model.version} on http://{args.host}:{args.port}/ (docs at /docs)",
         file=sys.stderr,
@@ -472,6 +490,8 @@ def _run_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=not args.no_access_log,
+        http=args.http,
+        loop=args.loop,
     )
     return 0
 

@@ -1,7 +1,8 @@
 """A real uvicorn server in a subprocess, on a free 127.0.0.1 port, for the tests that speak HTTP
 over sockets (hostile requests, the web page in a browser).
 
-The server is the production app from ``create_app`` under uvicorn's defaults (asyncio, h11), with
+The server is the production app from ``create_app`` under the settings of ``stance serve`` (h11,
+uvloop where installed), with
 an address-space limit so that a request which made it balloon fails the test instead of the
 machine, and its stderr kept in a file so that a test can look for tracebacks afterwards.
 """
@@ -27,7 +28,9 @@ from stance.api import create_app
 model_path, port, api_key, body_timeout, memory = sys.argv[1:6]
 resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
 app = create_app(model_path, api_key=api_key or None, body_timeout=float(body_timeout))
-uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False)
+uvicorn.run(
+    app, host="127.0.0.1", port=int(port), log_level="warning", access_log=False, http="h11"
+)
 """
 MEMORY_LIMIT = 4 * 1024**3
 START_TIMEOUT = 60.0
