@@ -26,7 +26,7 @@ import signal
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +75,7 @@ QUOTE_COLUMNS = (
     "quote_index",
 )
 MANIFEST_FORMAT = 1
+MANIFEST_NAME = "manifest.json"  # in OUTPUT.partial/: what the run was made with
 
 
 # -- what is scored, and how -----------------------------------------------------------------
@@ -596,8 +597,6 @@ def score_inputs(
         raise StanceError("--workers must be at least 1")
     if scheduler and engine != "dask":
         raise StanceError("--scheduler is for --engine dask")
-    if resume and engine != "local":
-        raise StanceError("--resume works with the local engine; a dask run is redone whole")
     if engine == "local" and (workers or available_cpus()) > 1:
         _mp_context(start=True)  # its imports overlap with the checks and the model's loading
     plan = plan_run(
@@ -615,7 +614,14 @@ def score_inputs(
     if engine == "dask":
         from stance.dask_engine import run_dask
 
-        return run_dask(plan, scheduler=scheduler, workers=workers, progress=progress, start=start)
+        return run_dask(
+            plan,
+            scheduler=scheduler,
+            workers=workers,
+            resume=resume,
+            progress=progress,
+            start=start,
+        )
     return run_local(plan, workers=workers, resume=resume, progress=progress, start=start)
 
 
@@ -668,7 +674,7 @@ def run_local(
     (time.perf_counter), if earlier than this call."""
     start = time.perf_counter() if start is None else start
     partial = partial_path(plan.output)
-    done = _prepare_partial(partial, plan.manifest(), resume=resume)
+    done = prepare_partial(partial, plan.manifest(), resume=resume, finished=_finished_chunks)
     workers = workers or available_cpus()
     unit = "articles" if plan.spec.articles else "rows"
     with ProgressBar(plan.total_bytes(), enabled=progress, unit=unit) as bar:
@@ -676,10 +682,17 @@ def run_local(
     return _finish(plan, partial, chunks, resumed=len(done), start=start)
 
 
-def _prepare_partial(partial: Path, manifest: dict[str, Any], *, resume: bool) -> set[int]:
-    """The indices of the chunks finished by an earlier run (--resume), else an empty set after
-    making a fresh partial folder."""
-    manifest_path = partial / "manifest.json"
+def prepare_partial(
+    partial: Path,
+    manifest: dict[str, Any],
+    *,
+    resume: bool,
+    finished: Callable[[Path], set[int]],
+) -> set[int]:
+    """The indices of the chunks an earlier run finished (--resume; ``finished`` lists them from
+    the partial folder), else an empty set after making a fresh partial folder. A folder made
+    with other inputs or settings is refused, not mixed in."""
+    manifest_path = partial / MANIFEST_NAME
     if resume and manifest_path.is_file():
         try:
             previous = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -695,16 +708,21 @@ def _prepare_partial(partial: Path, manifest: dict[str, Any], *, resume: bool) -
                 f"{partial}: made by a run with other {', '.join(changed) or 'settings'} than this "
                 "one, so it cannot be resumed; rerun without --resume to start over"
             )
-        return {
-            int(p.stem)
-            for p in partial.glob("[0-9]*.json")
-            if p.stem.isdigit() and p.with_suffix(".arrow").is_file()
-        }
+        return finished(partial)
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     tables.write_json(manifest, manifest_path)
     return set()
+
+
+def _finished_chunks(partial: Path) -> set[int]:
+    """The local engine's finished chunks: NNNNNN.json, written after its NNNNNN.arrow."""
+    return {
+        int(p.stem)
+        for p in partial.glob("[0-9]*.json")
+        if p.stem.isdigit() and p.with_suffix(".arrow").is_file()
+    }
 
 
 def _score_chunks(

@@ -335,7 +335,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         help="rows a chunk (default: 10,000 quotes or 100 articles)",
     )
     p.add_argument(
-        "--resume", action="store_true", help="continue an interrupted run from its last chunk"
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from its last finished chunk (either engine)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
     p.add_argument(
@@ -380,7 +382,7 @@ def _run_score(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         partial = partial_path(Path(args.output))
-        if args.engine == "local" and partial.is_dir():
+        if partial.is_dir():
             print(
                 f"stance: finished chunks are kept in {partial}; rerun with --resume",
                 file=sys.stderr,

@@ -7,14 +7,16 @@ single-threaded worker processes started for the run and closed after it.
 The scorer (model, aliases, spec) is scattered to every worker once (``broadcast=True``); each
 task gets its future, so the model is not shipped with every task. A task reads its own slice of
 an input where it runs (a byte range of a CSV/JSONL file, a Parquet row group, zip members),
-scores it and writes it as ``part.NNNNNN.KKK.parquet`` into ``OUTPUT.tmp/``; the parent gathers
-only counts and error records. When the parts' columns differ (inputs with other columns, JSON
-rows with other keys) they are rewritten to one schema, and the folder is renamed to OUTPUT.
+scores it and writes it as ``part.NNNNNN.KKK.parquet`` into ``OUTPUT.partial/``; the parent
+gathers only counts and error records, and notes each finished task in ``done.NNNNNN.json`` there,
+so that a run that stopped goes on with ``--resume`` as the local engine's does. When the parts'
+columns differ (inputs with other columns, JSON rows with other keys) they are rewritten to one
+schema, the notes are removed, and the folder is renamed to OUTPUT.
 """
 
 from __future__ import annotations
 
-import shutil
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +26,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stance import tables
-from stance.batch import ProgressBar, RunPlan, Scorer, Summary, publish, score_chunk
+from stance.batch import (
+    MANIFEST_NAME,
+    ProgressBar,
+    RunPlan,
+    Scorer,
+    Summary,
+    partial_path,
+    prepare_partial,
+    publish,
+    score_chunk,
+)
 from stance.errors import StanceError
 
 __all__ = ["CONNECT_TIMEOUT", "run_dask", "score_part"]
@@ -62,20 +74,47 @@ def _conform_part(path: str, schema: pa.Schema) -> str:
     return path
 
 
+def _done_path(partial: Path, index: int) -> Path:
+    return partial / f"done.{index:06d}.json"
+
+
+def _finished_tasks(partial: Path) -> set[int]:
+    """The tasks an earlier run finished: those with a done note (written after their parts)."""
+    return {
+        int(p.name.split(".")[1])
+        for p in partial.glob("done.*.json")
+        if p.name.split(".")[1].isdigit()
+    }
+
+
+def _read_done(partial: Path, index: int) -> dict[str, Any]:
+    """A finished task's counts, errors and parts, as the task returned them."""
+    done = json.loads(_done_path(partial, index).read_text(encoding="utf-8"))
+    done["parts"] = [(path, pq.read_schema(path)) for path in done["parts"]]
+    return done
+
+
+def _note_done(partial: Path, index: int, result: dict[str, Any]) -> None:
+    note = {**result, "parts": [path for path, _ in result["parts"]]}
+    tables.write_json(note, _done_path(partial, index))
+
+
 def run_dask(
     plan: RunPlan,
     *,
     scheduler: str | None = None,
     workers: int | None = None,
+    resume: bool = False,
     progress: bool = False,
     start: float | None = None,
 ) -> Summary:
-    """Score ``plan`` on a Dask cluster into a Parquet dataset folder at ``plan.output``.
-    ``start``: the run's start time (time.perf_counter), if earlier than this call."""
+    """Score ``plan`` on a Dask cluster into a Parquet dataset folder at ``plan.output``, going
+    on from an earlier run's finished tasks with ``resume``. ``start``: the run's start time
+    (time.perf_counter), if earlier than this call."""
     from distributed import Client, LocalCluster, as_completed
 
     start = time.perf_counter() if start is None else start
-    output_tmp = plan.output.with_name(plan.output.name + ".tmp")
+    partial = partial_path(plan.output)
     cluster = None
     try:
         if scheduler:
@@ -91,15 +130,19 @@ def run_dask(
             )
             client = Client(cluster)
         with client:
-            if output_tmp.exists():
-                shutil.rmtree(output_tmp)
-            output_tmp.mkdir(parents=True)
+            done = prepare_partial(
+                partial, plan.manifest(), resume=resume, finished=_finished_tasks
+            )
+            results = {index: _read_done(partial, index) for index in sorted(done)}
             scorer = client.scatter(plan.scorer(), broadcast=True)
-            results: dict[int, dict[str, Any]] = {}
             limit = 2 * max(len(client.scheduler_info().get("workers", {})), 1)
             unit = "articles" if plan.spec.articles else "rows"
             with ProgressBar(plan.total_bytes(), enabled=progress, unit=unit) as bar:
-                jobs = enumerate(plan.jobs(where="worker"))
+                jobs = (
+                    (index, job)
+                    for index, job in enumerate(plan.jobs(where="worker"))
+                    if index not in done
+                )
                 running = as_completed()
                 sizes: dict[Any, tuple[int, int]] = {}
 
@@ -107,7 +150,7 @@ def run_dask(
                     index, job = next(jobs, (None, None))
                     if job is not None:
                         future = client.submit(
-                            score_part, index, job, scorer, str(output_tmp), pure=False
+                            score_part, index, job, scorer, str(partial), pure=False
                         )
                         sizes[future.key] = (index, job.progress)
                         running.add(future)
@@ -118,22 +161,26 @@ def run_dask(
                 for future in running:
                     index, nbytes = sizes.pop(future.key)
                     results[index] = future.result()
+                    _note_done(partial, index, results[index])
                     bar.advance(nbytes, results[index]["rows_read"])
                     submit()
             parts = [part for i in sorted(results) for part in results[i]["parts"]]
             base = plan.scorer().added_schema()
             if not parts:  # nothing to read (an empty folder): still a readable dataset
-                pq.write_table(base.empty_table(), output_tmp / "part.000000.000.parquet")
+                pq.write_table(base.empty_table(), partial / "part.000000.000.parquet")
             schema = tables.unified_schema((s for _, s in parts), base)
             odd = [path for path, s in parts if not s.equals(schema)]
             if odd:
                 client.gather(client.map(_conform_part, odd, schema=schema, pure=False))
-        errors_found = publish(output_tmp, plan.output, _errors(results), plan.errors_path)
+        # The notes are the run's, not the dataset's: only Parquet parts go to OUTPUT.
+        (partial / MANIFEST_NAME).unlink()
+        for index in results:
+            _done_path(partial, index).unlink(missing_ok=True)
+        errors_found = publish(partial, plan.output, _errors(results), plan.errors_path)
     finally:
+        # A run that stopped keeps OUTPUT.partial/ for --resume, as the local engine does.
         if cluster is not None:
             cluster.close()
-        if output_tmp.exists():
-            shutil.rmtree(output_tmp, ignore_errors=True)
     return Summary(
         output=plan.output,
         errors_file=plan.errors_path if errors_found else None,
@@ -144,6 +191,7 @@ def run_dask(
         quotes=sum(r["quotes"] for r in results.values()),
         elapsed=time.perf_counter() - start,
         chunks=len(results),
+        resumed_chunks=len(done),
     )
 
 

@@ -525,10 +525,6 @@ def test_stale_errors_file_is_removed(tmp_path: Path, tiny_model_path: Path) -> 
         (["quotes.csv", "-o", "out.csv", "--text-column", "body"], "no column 'body'"),
         (["quotes.csv", "-o", "out.csv", "--speaker-column", "who"], "no column 'who'"),
         (["quotes.csv", "-o", "out.csv", "--chunk-size", "0"], "--chunk-size must be at least 1"),
-        (
-            ["quotes.csv", "-o", "out.csv", "--resume", "--engine", "dask"],
-            "--resume works with the local engine",
-        ),
         (["quotes.csv", "-o", "out.csv", "--engine", "dask"], "writes a Parquet dataset"),
         (["quotes.csv", "articles", "-o", "out.csv"], "add --articles"),
         (["quotes.csv", "-o", "out.csv", "--model", "nowhere.joblib"], "no model artifact there"),

@@ -15,6 +15,7 @@ import pytest
 
 from stance.batch import Scorer, score_inputs
 from stance.cli import main
+from stance.errors import StanceError
 
 distributed = pytest.importorskip("distributed")
 
@@ -96,7 +97,10 @@ def test_dask_and_local_give_the_same_rows_and_errors(
         engine="dask",
         scheduler=scheduler,
     )
-    assert dask_out.is_dir() and not dask_out.with_name("dask.parquet.tmp").exists()
+    assert dask_out.is_dir() and not dask_out.with_name("dask.parquet.partial").exists()
+    assert sorted(p.suffix for p in dask_out.iterdir()) == [".parquet"] * len(
+        list(dask_out.iterdir())
+    )
     got = read_dataset(dask_out)
     assert got.equals(pq.read_table(local))
     # Every part has the one schema, so that any Parquet reader takes the folder as one dataset.
@@ -107,6 +111,58 @@ def test_dask_and_local_give_the_same_rows_and_errors(
         expected.rows_scored,
         expected.errors,
     )
+
+
+def test_a_stopped_dask_run_goes_on_with_resume(
+    tmp_path: Path, tiny_model_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stance import dask_engine
+
+    inputs = quote_inputs(tmp_path)
+    local, dask_out = tmp_path / "local.parquet", tmp_path / "dask.parquet"
+    score_inputs(inputs, local, model_path=tiny_model_path, chunk_size=5, workers=1)
+    options = dict(model_path=tiny_model_path, chunk_size=5, engine="dask", scheduler=scheduler)
+    real_score_part = dask_engine.score_part
+
+    def lost_on_task_3(index: int, *args: Any) -> dict[str, Any]:  # shipped by value to workers
+        if index == 3:
+            raise RuntimeError("worker lost")
+        return real_score_part(index, *args)
+
+    monkeypatch.setattr(dask_engine, "score_part", lost_on_task_3)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        score_inputs(inputs, dask_out, **options)
+    partial = dask_out.with_name("dask.parquet.partial")
+    assert not dask_out.exists() and (partial / "manifest.json").is_file()
+    finished = sorted(partial.glob("done.*.json"))
+    assert finished and "done.000003.json" not in [p.name for p in finished]
+
+    monkeypatch.setattr(dask_engine, "score_part", real_score_part)
+    summary = score_inputs(inputs, dask_out, resume=True, **options)
+    assert summary.resumed_chunks == len(finished) and not partial.exists()
+    assert read_dataset(dask_out).equals(pq.read_table(local))
+    assert errors_of(dask_out) == errors_of(local)
+    assert not list(dask_out.glob("*.json"))
+
+
+def test_resume_refuses_a_dask_run_of_other_settings(
+    tmp_path: Path, tiny_model_path: Path, scheduler: str
+) -> None:
+    inputs = quote_inputs(tmp_path)
+    out = tmp_path / "dask.parquet"
+    partial = out.with_name("dask.parquet.partial")
+    partial.mkdir()
+    (partial / "manifest.json").write_text('{"chunk_size": 99}', encoding="utf-8")
+    with pytest.raises(StanceError, match="cannot be resumed"):
+        score_inputs(
+            inputs,
+            out,
+            model_path=tiny_model_path,
+            chunk_size=5,
+            engine="dask",
+            scheduler=scheduler,
+            resume=True,
+        )
 
 
 def test_dask_scores_article_archives_like_local(
