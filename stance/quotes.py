@@ -21,6 +21,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from stance import quotemarks as qm
 from stance import speakers as sp
@@ -75,7 +76,7 @@ def find_attribution(text: str, *, aliases: SpeakerAliases | None = None) -> str
     '"We are ready to talk," Peskov said.' -> "Dmitry Peskov"; 'Lavrov: we are open' ->
     "Sergei Lavrov"; 'Peskov said talks were possible' -> "Dmitry Peskov".
     """
-    if not text or not text.strip():
+    if not text or text.isspace():
         return None
     # (Every shortcut below skips only work that cannot find a speaker: the answers are those
     # of the whole extraction, at a fraction of its cost for a typical single quote.)
@@ -86,8 +87,10 @@ def find_attribution(text: str, *, aliases: SpeakerAliases | None = None) -> str
     if not (quotes or dashes or verbs or "ccording" in text or "words" in text):
         return None
     extractor = _Extractor(text, aliases or SpeakerAliases.default(), context=False)
-    # Quotes and transcript turns need quotation marks or a colon.
-    if quotes:
+    # Quotes and transcript turns need quotation marks or a colon (and a colon only counts
+    # where a turn's label may end: a text whose colons follow plain words, "The answer is
+    # simple: ...", has no quote, and its words are the plain sentence's).
+    if quotes and (_has_quotation_mark(text) or _may_hold_turn(text)):
         for quote in extractor.quotes():
             if quote.speaker:
                 return quote.speaker
@@ -101,10 +104,10 @@ def find_attribution(text: str, *, aliases: SpeakerAliases | None = None) -> str
 
 
 # What find_attribution needs to find anything: a quotation mark (an apostrophe inside a word is
-# none), a colon or a dash, a speech verb, "according to" or "in his words". (The marks are found
-# by one scan for a character class, which the regex engine does fast.)
-_CUE_CHAR_RE = re.compile(r"[\"“”„«»:'‘’—–-]")
+# none), a colon or a dash, a speech verb, "according to" or "in his words".
 _LABEL_START_RE = sp.lazy_compile(globals(), "_LABEL_START_RE", rf"({sp.CHUNK})\s*[:—–-]\s")
+# (A hyphen ends a label only before white space.)
+_HYPHEN_END_RE = re.compile(r"-\s")
 
 
 def _is_question(label: str) -> bool:
@@ -116,24 +119,88 @@ def _cues(text: str) -> tuple[bool, bool]:
     """(quotes, dashes): whether ``text`` holds a quotation mark or a colon, as `pair_marks` and
     the transcript turns see them (an apostrophe between two letters is no mark), and whether it
     holds what may end a "Name:" or "Name -" label (a colon, a dash, a hyphen before a space)."""
-    quotes = dashes = False
-    m = _CUE_CHAR_RE.search(text)
-    while m and not (quotes and dashes):
-        i = m.start()
-        ch = text[i]
-        if ch == ":":
-            quotes = dashes = True
-        elif ch in "—–":
-            dashes = True
-        elif ch == "-":
-            dashes = dashes or text[i + 1 : i + 2].isspace()
-        elif ch not in "'‘’" or not (
-            (text[i - 1] if i else " ").isalnum()
-            and (text[i + 1] if i + 1 < len(text) else " ").isalnum()
-        ):
-            quotes = True
-        m = _CUE_CHAR_RE.search(text, i + 1)
+    # (A search for one character is a fast scan in C; one for a character that a text cannot
+    # hold, a curly mark in plain ASCII, returns at once.)
+    colon = ":" in text
+    quotes = colon or _has_quotation_mark(text)
+    dashes = (
+        colon
+        or "—" in text
+        or "–" in text
+        or ("-" in text and _HYPHEN_END_RE.search(text) is not None)
+    )
     return quotes, dashes
+
+
+def _has_quotation_mark(text: str) -> bool:
+    """``_cues``' quotes without the colon: a quotation mark that `pair_marks` may pair."""
+    return (
+        '"' in text
+        or "“" in text
+        or "”" in text
+        or "„" in text
+        or "«" in text
+        or "»" in text
+        or ("'" in text and _has_apostrophe_mark(text, "'"))
+        or ("’" in text and _has_apostrophe_mark(text, "’"))
+        or ("‘" in text and _has_apostrophe_mark(text, "‘"))
+    )
+
+
+def _may_hold_turn(text: str) -> bool:
+    """Whether `_Extractor._turns` may find a turn at one of the colons of ``text``: only a
+    test that saves the layout and the label patterns. A turn's label is a question word
+    ("Question:", its first word), "A" or "Answer", a speaker phrase (its last word closes
+    one), a phrase whose parenthetical is cut off ("Putin (Russia):"), or a phrase right
+    before the colon; any word of the 120 characters before the colon may start the label."""
+    colon = text.find(":")
+    while colon >= 0:
+        before = text[max(0, colon - 120) : colon]
+        at, colon = colon, text.find(":", colon + 1)
+        label = before.rstrip("*_ \t").rstrip()
+        if not label:
+            continue
+        if label.endswith(")"):
+            return True
+        # (The label's last word, and the one ending at the colon: "**Vladimir Putin**:".)
+        last = label.rsplit(None, 1)[-1]
+        if last in ("A", "Answer") or sp.may_close_phrase(last):
+            return True
+        if sp.may_close_phrase(before.rsplit(None, 1)[-1]):
+            return True
+        if not _TURN_COLON_RE.match(text, at):
+            continue  # (no turn at a colon before white space alone)
+        # (A label's first word, with its markdown and full stops dropped, cased as any. In
+        # bytes, where translate is fast, for ASCII text; white space as str.split sees it.)
+        low = before.casefold()
+        if (
+            not _QUESTION_WORDS.isdisjoint(low.encode().translate(_MARKUP_TO_SPACE).split())
+            if low.isascii()
+            else not sp.QUESTION_LABELS.isdisjoint(low.translate(_MARKUP_TO_SPACE_STR).split())
+        ):
+            return True
+    return False
+
+
+_QUESTION_WORDS = frozenset(w.encode() for w in sp.QUESTION_LABELS)
+# Markdown marks, full stops and the white space of str.split() -> spaces, for bytes.split().
+_MARKUP_TO_SPACE = bytes(
+    0x20 if c < 0x80 and (chr(c) in "*_#." or chr(c).isspace()) else c for c in range(256)
+)
+_MARKUP_TO_SPACE_STR = str.maketrans("*_#.", "    ")
+
+
+def _has_apostrophe_mark(text: str, mark: str) -> bool:
+    """Whether ``mark`` (an apostrophe) stands somewhere in ``text`` without a letter or a digit
+    on both sides: a quotation mark, not the apostrophe of "don't"."""
+    # (str.find, not a regex: a regex engine's scan for a class with non-ASCII characters tests
+    # every character of the text one by one.)
+    i = text.find(mark)
+    while i >= 0:
+        if not (i and text[i - 1].isalnum() and text[i + 1 : i + 2].isalnum()):
+            return True
+        i = text.find(mark, i + 1)
+    return False
 
 
 # -- extraction: the worker ------------------------------------------------------------------
@@ -156,6 +223,7 @@ _SUBJECT_START_RE = sp.lazy_compile(
 _DESCRIBED_BEFORE_RE = re.compile(r"\b[Tt]he\s+(?:[a-z0-9][\w'’-]*\s+){0,3}$")
 _NAME_ONLY_RE = sp.lazy_compile(globals(), "_NAME_ONLY_RE", sp.CHUNK)
 _LOOKBACK = 40  # sentences or speakers looked back at to resolve a pronoun or a role
+_SENTENCE_BREAK_CHAR_RE = re.compile("[.!?…\n*<]")
 _CONTEXT = 400  # characters of context kept on either side of a quote, at most
 _HEAD_SYNONYMS = (("head of state", "president"), ("head of government", "minister"))
 _COMMA_INTRO_RE = sp.lazy_compile(
@@ -168,8 +236,40 @@ _AFTER_TAIL_RE = re.compile(r"[^.!?\"“”«»]{0,80}?(?:[.!?]\s*|$)")
 _MARKS = "\"“”„«»‘’'"
 _SENTENCE_TAIL_RE = re.compile(r"[^.!?\"“”~]{0,60}?[.!?]")
 _THAT_RE = re.compile(r"\bthat\b")
-# Where an attribution may close a sentence: '..., Peskov said', '... — said Peskov'.
+# Where an attribution may close a sentence: '..., Peskov said', '... — said Peskov'. (The
+# definition: `_late_starts` finds its matches without the regex engine.)
 _LATE_RE = re.compile(r"[,;]\s+|\s[—–]\s")
+
+
+def _late_starts(text: str, start: int, end: int) -> list[int]:
+    """The starts of ``_LATE_RE.finditer(text, start, end)``'s matches, found with str.find:
+    the regex engine tries that pattern at every character, which cost more than the rest
+    for a long text with few commas. (A comma's match takes the white space after it: a dash
+    right after that white space starts no match, as in the regex's scan.)"""
+    found = []
+    for mark in ",;":
+        i = text.find(mark, start, end)
+        while i >= 0:
+            if i + 1 < end and text[i + 1].isspace():
+                j = i + 2
+                while j < end and text[j].isspace():
+                    j += 1
+                found.append((i, j))
+            i = text.find(mark, i + 1, end)
+    for dash in "—–" if end - start >= 3 else "":
+        i = text.find(dash, start + 1, end - 1)
+        while i >= 0:
+            if text[i - 1].isspace() and text[i + 1].isspace():
+                found.append((i - 1, i + 2))
+            i = text.find(dash, i + 1, end - 1)
+    if len(found) > 1:
+        found.sort()
+    out, last = [], start
+    for i, j in found:
+        if i >= last:
+            out.append(i)
+            last = j
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +280,9 @@ class _Turn:
     phrase: str | None  # the label; None for a question turn
 
 
-@dataclass(frozen=True, slots=True)
-class _Who:
+class _Who(NamedTuple):
+    # (A named tuple, not a frozen dataclass: one is made for every speaker phrase resolved, and
+    # a frozen dataclass's __init__ costs several times as much.)
     name: str | None
     role: str | None
     person: bool  # a person (for "he"/"she"), not a body or a place
@@ -201,7 +302,8 @@ class _Extractor:
         self._mentions: dict[str, tuple[int, str, str | None] | None] = {}
         self._roles: dict[str, str] = {}  # canonical speaker -> role at first mention
         self._role_names: dict[str, list[tuple[int, str]]] = {}
-        self._head_names: dict[str, list[tuple[int, str, str]]] = {}
+        # head word -> (the people titled with it found so far, where to read on; None: all)
+        self._head_names: dict[str, tuple[list[tuple[int, str, str]], int | None]] = {}
         # The attribution between the parts of a split quote, by the quote's opening mark.
         self._middle: dict[int, tuple[str, str | None]] = {}
         # Persons named as speakers, ordered by where they were named.
@@ -210,6 +312,10 @@ class _Extractor:
         self._subjects: dict[int, _Who | None] = {}  # sentence index -> its subject, if a person
         self._last_body: tuple[int, _Who] | None = None
         self._previous: tuple[int, Quote] | None = None  # (paragraph, quote)
+        # The speech verbs of ``masked`` (and their ends), once found; None: not yet.
+        self._verbs_of: str | None = None
+        self._verbs: list[re.Match[str]] = []
+        self._verb_ends: list[int] = []
 
     @functools.cached_property
     def layout(self) -> Layout:
@@ -291,7 +397,7 @@ class _Extractor:
     def _heading_label(self, floor: int, colon: int) -> re.Match[str] | None:
         """A label run on from a heading in flattened text: "... at the BRICS Summit President
         of Russia Vladimir Putin:", "(Laughter) Vladimir Putin:"."""
-        tail = sp.CHUNK_AT_END_RE.search(self.text, floor, colon)
+        tail = sp.chunk_at_end(self.text, floor, colon)
         if tail is None or tail.start() == floor:
             return None
         name, role = sp.split_role_name(tail.group())
@@ -402,6 +508,7 @@ class _Extractor:
         # Rule: a quote right after "so-called", "dubbed", "the film" ... names a thing.
         if (
             not standalone
+            and _may_end_naming_cue(masked, window, span.opener)
             and qm.NAMING_CUE_RE.search(masked, window, span.opener)
             and not qm.CLAUSE_START_RE.match(words)
         ):
@@ -418,6 +525,7 @@ class _Extractor:
         if (
             not standalone
             and n_words <= 4
+            and masked[window : span.opener].rstrip().endswith(_DEFINITE_ENDINGS)
             and qm.DEFINITE_BEFORE_RE.search(masked, window, span.opener)
             and (phrase is None or not words[:1].islower())
         ):
@@ -486,7 +594,9 @@ class _Extractor:
         after = sp.AFTER_RE.match(masked, span.closer + 1, min(para_end, span.closer + 200))
         if after and self._after_fits(span, after):
             return (*sp.speaker_group(after), sp.speaker_start(after), True)
-        if m := sp.ANONYMOUS_AFTER_RE.match(masked, span.closer + 1, para_end):
+        if self._may_attribute(span.closer + 1, para_end) and (
+            m := sp.ANONYMOUS_AFTER_RE.match(masked, span.closer + 1, para_end)
+        ):
             # '"...," a senior diplomat said.' ('"...," the veteran diplomat said': described)
             return sp.described(m), None, span.closer + 1, True
         # 3. Earlier in the sentence: 'Peskov said: "..."', 'Zelensky said Ukraine was "not ready"'.
@@ -507,8 +617,9 @@ class _Extractor:
                 return m.group("s"), m.groupdict().get("appos"), m.start("s"), True
         # 4. At the end of the sentence: 'Ukraine was "not ready" for talks, Zelensky said.'
         sent_end = min(sent_end, span.closer + 300)
-        for m in _LATE_RE.finditer(masked[span.closer + 1 : sent_end]):
-            pos = span.closer + 1 + m.start()
+        for pos in _late_starts(masked, span.closer + 1, sent_end):
+            if not self._may_attribute(pos, sent_end):
+                break  # (nor at any later comma)
             late = sp.AFTER_RE.match(masked, pos, sent_end)
             if late and _AFTER_TAIL_RE.fullmatch(masked, late.end(), sent_end):
                 return (*sp.speaker_group(late), pos, False)
@@ -516,6 +627,28 @@ class _Extractor:
             if late and _AFTER_TAIL_RE.fullmatch(masked, late.end(), sent_end):
                 return sp.described(late), None, pos, False
         return None, None, None, False
+
+    def _may_attribute(self, start: int, end: int) -> bool:
+        """Whether an attribution after a quote (AFTER_RE, ANONYMOUS_AFTER_RE) may start at
+        ``start`` in masked[:end]: each holds a speech verb or "according to". (Only a test
+        that saves the match: a verb of the masked text, found once, must end after ``start``
+        and start before ``end``; or ``end`` cuts a word, where a verb may end for the regex.)"""
+        masked = self.masked
+        if masked.find("according", start, end) >= 0:
+            return True
+        if end < len(masked) and _is_word_char(masked[end - 1]) and _is_word_char(masked[end]):
+            return True
+        verbs, ends = self._masked_verbs()
+        i = bisect.bisect_right(ends, start)
+        return i < len(verbs) and verbs[i].start() < end
+
+    def _masked_verbs(self) -> tuple[list[re.Match[str]], list[int]]:
+        """The speech verbs of the masked text and where each ends (found once per masking)."""
+        if self._verbs_of is not self.masked:
+            self._verbs = sp.speech_verbs(self.masked)
+            self._verb_ends = [m.end() for m in self._verbs]
+            self._verbs_of = self.masked
+        return self._verbs, self._verb_ends
 
     def _after_fits(self, span: Span, after: re.Match[str]) -> bool:
         # After a quote that ends its sentence ('"We will win." Peskov said ...'), a name and a
@@ -558,8 +691,17 @@ class _Extractor:
         return who.name, who.role
 
     def resolve_who(
-        self, phrase: str, pos: int, *, appositive: str | None = None, describe: bool = True
+        self,
+        phrase: str,
+        pos: int,
+        *,
+        appositive: str | None = None,
+        describe: bool = True,
+        name_only: bool = False,
     ) -> _Who:
+        """The speaker a phrase found at ``pos`` names, with a role, and what is learnt of
+        them for later quotes; ``name_only``: the name is all that is wanted (the last
+        resolution of a single quote), its role is left out."""
         phrase = " ".join(phrase.split())
         if not phrase:
             return _NOBODY  # sp.ANONYMOUS
@@ -590,6 +732,8 @@ class _Extractor:
             role, name = role or name, None
         role = role or sp.appositive_role(appositive)
         role_only = name is None and role is not None
+        if role_only and self._nothing_before(pos):
+            return _Who(None, role, False)  # (nobody is named before it, to refer to)
         if role_only:
             # "the diplomat", "the 61-year-old Dane" fit anybody: the latest person.
             generic = _is_generic(role)
@@ -625,6 +769,8 @@ class _Extractor:
         if person and not self.aliases.knows(name):
             name = sp.trim_name(name)
         canonical = self.aliases.canonical(name)
+        if name_only:
+            return _Who(canonical, None, person)  # (the role, and what it tells later quotes)
         if role_only:
             role = self._roles.get(canonical) or role  # "the minister": the role given before
         # The role is the one given at the person's first mention, else the one given here.
@@ -666,7 +812,7 @@ class _Extractor:
                         and _may_follow_name_part(text, at)
                     ):
                         floor = sp.chunk_floor(text, max(0, at - 120), at)
-                        chunk = sp.CHUNK_AT_END_RE.search(text, floor, end)
+                        chunk = sp.chunk_at_end(text, floor, end)
                         name, role = sp.split_role_name(chunk.group()) if chunk else (None, None)
                         if name and len(name.split()) > 1 and name.split()[-1] == spelling:
                             found = (at, name, role)
@@ -691,20 +837,10 @@ class _Extractor:
     def _name_for_role(self, role: str, pos: int) -> str | None:
         """Who "the Kremlin spokesman" or "the Head of State" is: the person last named with
         that role (or with its head word: "President ... Volodymyr Zelensky") before ``pos``."""
-        key = (sp.tidy_role(role) or "").casefold()
+        key, head, ours, wanted = _role_key(role)
         named = _latest_before(self._role_names.get(key, []), pos, 1)
         if named:
             return named[-1][1]
-        ours = sp.nations_in(key)
-        tokens = key.split()
-        heads = [t for t in tokens if sp.is_role_head(t)]
-        # The noun an of-phrase hangs on is the head: "adviser to the president of ukraine".
-        main = next(
-            (t for t, after in itertools.pairwise(tokens) if sp.is_role_head(t) and after in _OF),
-            heads[-1] if heads else None,
-        )
-        # ("the head of state" is the president, "the head of government" the prime minister)
-        head = next((h for phrase, h in _HEAD_SYNONYMS if phrase in key), main)
         if head is None:
             return None
         # Speakers already given a role with that head word, and "<role> <Name>" mentions.
@@ -714,7 +850,7 @@ class _Extractor:
             if head in r.replace("-", " ").split()
             for at, n in _latest_before(items, pos, 1)
         ]
-        named_before += _latest_before(self._people_titled(head), pos, _LOOKBACK)
+        named_before += _latest_before(self._people_titled(head, pos), pos, _LOOKBACK)
         if ours:
             # "the Lithuanian president" is not "Polish President Andrzej Duda".
             named_before = [
@@ -725,7 +861,6 @@ class _Extractor:
         named_before.sort()
         # The nearest one whose role shares the most words with this one (a shared nationality
         # counts for more: "the President of Russia" is the "Russian President").
-        wanted = set(key.split())
         best = max(
             reversed(named_before),
             key=lambda item: (
@@ -735,24 +870,30 @@ class _Extractor:
         )
         return best[1] if best else None
 
-    def _people_titled(self, head: str) -> list[tuple[int, str, str]]:
-        """(offset, canonical name, role) of every "<role with head> <Name>" in the text."""
-        if head in self._head_names:
-            return self._head_names[head]
-        found = []
+    def _people_titled(self, head: str, pos: int) -> list[tuple[int, str, str]]:
+        """(offset, canonical name, role) of every "<role with head> <Name>" in the text before
+        ``pos``, and maybe some after it."""
+        # (The text is read as far as a caller asks, once: a single quote's role is usually
+        # the last one named in it, and nothing after it counts.)
+        found, resume = self._head_names.setdefault(head, ([], 0))
+        if resume is None or resume >= pos:
+            return found
         text = self.text
-        for m in re.finditer(rf"(?i){re.escape(head)}\b", text):
+        for m in _head_re(head).finditer(text, resume):
+            if m.start() >= pos:
+                self._head_names[head] = (found, m.start())
+                return found
             if _word_char(text, m.start() - 1):
                 continue
             # The whole phrase around the head word: "Deputy Head of the Office ... Ihor Zhovkva".
             floor = sp.chunk_floor(text, max(0, m.start() - 60), m.start())
-            before = sp.CHUNK_AT_END_RE.search(text, floor, m.end())
+            before = sp.chunk_at_end(text, floor, m.end())
             chunk = sp.CHUNK_RE.match(text, before.start() if before else m.start())
             name, role = sp.split_role_name(chunk.group()) if chunk else (None, None)
             if name and role and len(name.split()) > 1 and not sp.is_institution(name):
                 tidy = (sp.tidy_role(role) or "").casefold()
                 found.append((m.start(), self.aliases.canonical(name), tidy))
-        self._head_names[head] = found
+        self._head_names[head] = (found, None)  # (all read)
         return found
 
     def _person_before(self, pos: int, pronoun: str | None) -> _Who:
@@ -797,7 +938,11 @@ class _Extractor:
         fits). ``current``: whether the subject of the sentence holding ``pos`` counts (only
         when it comes before ``pos``)."""
         # Bounded look-backs (sentences, speakers) keep a pronoun's cost constant.
+        if self._nothing_before(pos):
+            return None
         k = bisect.bisect_left(self._people_at, pos) - 1
+        if k < 0 and not current and self._in_first_sentence(pos):
+            return None  # (nobody named before, no sentence before: the layout is not needed)
         floor = max(-1, k - _LOOKBACK)
         first_seen = None
         starts = self.layout.sent_starts
@@ -833,6 +978,19 @@ class _Extractor:
             first_seen = (self._people[k], self._people_at[k])
         return first_seen
 
+    def _nothing_before(self, pos: int) -> bool:
+        """Whether nothing comes before ``pos`` that a pronoun or a role there may refer to:
+        only white space, and nobody remembered (a single quote's "The minister said ...")."""
+        return not (self._people or self._role_names or self.text[:pos].strip())
+
+    def _in_first_sentence(self, pos: int) -> bool:
+        """Whether ``pos`` is in the text's first sentence (or before it), found without
+        building the layout when it is not built yet: a later sentence or paragraph starts
+        after one of . ! ? … or a line break or a separator (* <)."""
+        if "layout" in self.__dict__:
+            return bisect.bisect_right(self.layout.sent_starts, pos) <= 1
+        return _SENTENCE_BREAK_CHAR_RE.search(self.text, 0, pos) is None
+
     def _last_speaker(self, pos: int) -> tuple[_Who, int] | None:
         """The person quoted last before ``pos``, when that was in this paragraph or the one
         before and no role of theirs is known ('"...," the adviser explained' after a quote of
@@ -849,8 +1007,12 @@ class _Extractor:
         """The latest "<role> <Full Name>" or "<Full Name>" before ``pos`` (within a bounded
         window) that ``fits``, whatever its place in its sentence."""
         # (Not in the sentence holding ``pos``: "X resigned ..., the president announced".)
+        if self._in_first_sentence(pos):
+            return None  # (only white space comes before the first sentence)
         end = self.layout.sentence(pos)[0]
         floor = max(0, end - _MENTION_WINDOW)
+        if not _may_hold_full_name(self.masked, floor, end):
+            return None
         found = None
         for m in sp.CHUNK_RE.finditer(self.masked, floor, end):
             if m.group().endswith(("'s", "’s")):
@@ -883,11 +1045,19 @@ class _Extractor:
         """The person who is sentence ``j``'s subject, or the agent of "was stated by ..."
         (``before``: only a subject named before ``pos``)."""
         starts = self.layout.sent_starts
+        if before and pos <= starts[j]:
+            return None  # ("He said ...": no subject starts before the sentence does)
         end = starts[j + 1] if j + 1 < len(starts) else len(self.masked)
-        for m in (
-            sp.PASSIVE_BY_RE.search(self.masked, starts[j], min(end, pos, starts[j] + 400)),
-            _SUBJECT_START_RE.match(self.masked, starts[j]),
-        ):
+        passive_end = min(end, pos, starts[j] + 400)
+
+        def matches() -> Iterator[re.Match[str] | None]:
+            # (One after the other: the second is not needed when the first names someone. A
+            # passive report holds "by".)
+            if self.masked.find("by", starts[j], passive_end) >= 0:
+                yield sp.PASSIVE_BY_RE.search(self.masked, starts[j], passive_end)
+            yield _SUBJECT_START_RE.match(self.masked, starts[j])
+
+        for m in matches():
             if before and m and m.start("s") >= pos:
                 continue  # "In his words, the New START treaty ...": not what "his" refers to
             if m and sp.PRONOUNS.get(m.group("s").casefold()) is None:
@@ -902,15 +1072,21 @@ class _Extractor:
     def attribute_plain(self, text: str, *, verbs: list[re.Match[str]] | None = None) -> str | None:
         """The speaker of a sentence without quotation marks ('Peskov said talks ...');
         ``verbs``: its speech verbs when already found (`speakers.speech_verbs` of the text)."""
-        found = sp.lead_speaker(self.masked, fragment=False, verbs=verbs)
+        masked = self.masked
+        if verbs is None:
+            verbs = self._masked_verbs()[0]
+        found = sp.lead_speaker(masked, fragment=False, verbs=verbs)
         if found is None:
-            for m in _LATE_RE.finditer(self.masked):
-                late = sp.AFTER_RE.match(self.masked, m.start())
+            # (An attribution after a comma or a dash holds a speech verb or "according to":
+            # past the last of them, no AFTER_RE match is tried.)
+            last = max(verbs[-1].end() if verbs else -1, masked.rfind("according") + 1)
+            for pos in _late_starts(masked, 0, last):
+                late = sp.AFTER_RE.match(masked, pos)
                 if late:
                     phrase, appos = sp.speaker_group(late)
-                    return self.resolve_who(phrase, m.start(), appositive=appos).name
+                    return self.resolve_who(phrase, pos, appositive=appos, name_only=True).name
             return None
-        return self.resolve_who(found[0], found[2], appositive=found[1]).name
+        return self.resolve_who(found[0], found[2], appositive=found[1], name_only=True).name
 
 
 # "One European diplomat", "a senior official": someone new, not someone named before.
@@ -937,18 +1113,44 @@ def _indefinite_re(head: str) -> re.Pattern[str]:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _role_key(role: str) -> tuple[str, str | None, frozenset[str], frozenset[str]]:
+    """(lookup key, head word, nations, words) of a role, as `_Extractor._name_for_role` uses
+    them ("the Lithuanian president" -> ("lithuanian president", "president", {"lithuania"},
+    {"lithuanian", "president"})): pure, so worked out once per role."""
+    key = (sp.tidy_role(role) or "").casefold()
+    tokens = key.split()
+    heads = [t for t in tokens if sp.is_role_head(t)]
+    # The noun an of-phrase hangs on is the head: "adviser to the president of ukraine".
+    main = next(
+        (t for t, after in itertools.pairwise(tokens) if sp.is_role_head(t) and after in _OF),
+        heads[-1] if heads else None,
+    )
+    # ("the head of state" is the president, "the head of government" the prime minister)
+    head = next((h for phrase, h in _HEAD_SYNONYMS if phrase in key), main)
+    return key, head, sp.nations_in(key), frozenset(tokens)
+
+
+@functools.lru_cache(maxsize=64)
+def _head_re(head: str) -> re.Pattern[str]:
+    """A role's head word anywhere ("President", "president"): compiled once per word."""
+    return re.compile(rf"(?i){re.escape(head)}\b")
+
+
 _PARTICLE_START_RE = re.compile(r"(?:Al|El|Ad|As|Ash|At|Ar|An|Az)-\w")
 
 
-def _role_heads(role: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _role_heads(role: str) -> frozenset[str]:
     key = role.casefold()
     heads = {t for t in key.replace("-", " ").split() if sp.is_role_head(t)}
     for phrase, head in _HEAD_SYNONYMS:
         if phrase in key:
             heads.add(head)
-    return heads
+    return frozenset(heads)
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_generic(role: str) -> bool:
     """A description with no role noun, or one that fits anybody ("the senior diplomat")."""
     heads = _role_heads(role)
@@ -987,6 +1189,63 @@ def _may_follow_name_part(text: str, at: int) -> bool:
     while i >= 0 and text[i].isspace() and text[i] != "\n":
         i -= 1
     return i >= 0 and i < at - 1 and (text[i].isalnum() or text[i] in "_.'’-")
+
+
+def _may_hold_full_name(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] may hold a name of two words or more, as `split_role_name` finds
+    one in a speaker phrase: only a test that saves the phrases' search. Each word of such a
+    name is (or ends) a word of the text that is not a plain lower-case one (it holds a capital,
+    "al-", "d'") or a particle ("von der Leyen")."""
+    count = 0
+    for word in text[start:end].split():
+        if not (word.isascii() and word.isalpha() and word.islower()) or word.endswith(
+            sp.NAME_PARTICLES
+        ):
+            count += 1
+            if count > 1:
+                return True
+    return False
+
+
+def _is_word_char(ch: str) -> bool:
+    """A word character, as the regex engine's word boundary sees it."""
+    return ch.isalnum() or ch == "_"
+
+
+# Rule helpers' tests, which only save a regex search that cannot match:
+# qm.NAMING_CUE_RE ends with a cue word or a determiner, then white space, before the quote;
+# its words are matched in any case (an ASCII word: its lower case says; else searched), and a
+# cue word may end a longer one ("recalled" ends with "called").
+_NAMING_DETERMINERS = frozenset(("the", "a", "an", "it", "its", "what"))
+_NAMING_CUE_ENDINGS = tuple(
+    sorted(
+        sp.words(
+            """called dubbed calls calling as titled named film movie book song novel album
+            documentary play poem series show programme program newspaper magazine daily weekly
+            slogan term word words phrase motto hashtag headline title banner campaign initiative
+            doctrine project festival exercise exercises operation platform bill law decree
+            resolution convention treaty memorandum declaration strategy award medal prize order
+            portal channel website company agency"""
+        )
+    )
+)
+# qm.DEFINITE_BEFORE_RE: "the", "its", "Russia's" ... then white space before the quote.
+_DEFINITE_ENDINGS = tuple(
+    sorted(sp.words("the The this these those its their his her our your 's ’s"))
+)
+
+
+def _may_end_naming_cue(masked: str, window: int, opener: int) -> bool:
+    if not masked[opener - 1 : opener].isspace() or opener <= window:
+        return False
+    words = masked[window:opener].split()
+    if not words:
+        return False
+    last = words[-1]
+    if not last.isascii():
+        return True
+    last = last.lower()
+    return last in _NAMING_DETERMINERS or last.endswith(_NAMING_CUE_ENDINGS)
 
 
 def _word_char(text: str, i: int) -> bool:

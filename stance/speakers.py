@@ -514,6 +514,77 @@ _SPEAKING_NOUNS = (
     r"|agency|service|department|council|committee|commission|party|presidency|administration"
     r"|cabinet|parliament|lawmakers?|senators?|general|commanders?|officers?|staff|kremlin)"
 )
+# The words of _SPEAKING_NOUNS ("officials?" -> official, officials).
+_SPEAKING_NOUN_WORDS = frozenset(
+    word
+    for stem in _SPEAKING_NOUNS[3:-1]
+    .replace("spokes(?:man|woman|person)", "spokesman|spokeswoman|spokesperson")
+    .split("|")
+    for word in ((stem[:-2], stem[:-1]) if stem.endswith("s?") else (stem,))
+)
+# The words that start ANONYMOUS_BEFORE_RE's first kind of match: "a senior diplomat said".
+_UNNAMED_DETERMINERS = _words("a an A An one One another Another two Two some Some several Several")
+
+
+def _unnamed_floor(lead: str, start: int, end: int) -> int:
+    """Where a match of ANONYMOUS_BEFORE_RE in lead[start:end] may start, at the earliest: after
+    the last of ; : . ! ? ~ and the quotation marks, which none holds, and after the last comma
+    unless only ADV follow it (then it may close the match's ", ... ," part, and the comma
+    before may open it: none before that)."""
+    m = _last_stop_re(';:.!?"“”«»~').search(lead, start, end)
+    if m:
+        start = m.start() + 1
+    last = lead.rfind(",", start, end)
+    if last < 0:
+        return start
+    if not _UNNAMED_TAIL_RE.fullmatch(lead, last + 1, end):
+        return last + 1
+    before = lead.rfind(",", start, last)
+    earlier = lead.rfind(",", start, before) if before >= 0 else -1
+    return earlier + 1 if earlier >= 0 else start
+
+
+def _may_be_unnamed(lead: str, start: int, end: int) -> bool:
+    """Whether ANONYMOUS_BEFORE_RE may match in lead[start:end]: only a test that saves its
+    search. A match ends with white space, and starts with "a", "one", "some" ... or with
+    "the", "his", "its" ... at most four words before a speaking noun ("the ministry", "its
+    press office"). Such a word ends a white-space-separated word after no letter or digit
+    ("(a"); the noun starts one, before white space or a comma ("ministry,")."""
+    if not lead[end - 1 : end].isspace():
+        return False
+    found = lead[start:end].split()
+    ends = found if all(map(str.isalnum, found)) else [_word_end(w) for w in found]  # "(a": "a"
+    if not _UNNAMED_DETERMINERS.isdisjoint(ends):
+        return True
+    if _DEFINITE_DETERMINERS.isdisjoint(ends):
+        return False
+    nouns = [w.split(",", 1)[0] for w in found] if lead.find(",", start, end) >= 0 else found
+    if _SPEAKING_NOUN_WORDS.isdisjoint(nouns):
+        return False
+    # (The noun ends the match's words: at most two ADV, four words, follow it, or a comma.)
+    for i, noun in enumerate(nouns):
+        if (
+            noun in _SPEAKING_NOUN_WORDS
+            and (i >= len(found) - 5 or found[i] != noun)
+            and not _DEFINITE_DETERMINERS.isdisjoint(ends[max(0, i - 4) : i])
+        ):
+            return True
+    return False
+
+
+def _word_end(word: str) -> str:
+    """The word characters (letters, digits, "_") that end ``word``: "a" of "(a", "" of "a,"."""
+    if word.isalnum():
+        return word
+    i = len(word)
+    while i and (word[i - 1].isalnum() or word[i - 1] == "_"):
+        i -= 1
+    return word[i:]
+
+
+_DEFINITE_DETERMINERS = _words("the The his His her Her their Their its Its")
+# What follows the ", ... ," part of an ANONYMOUS_BEFORE_RE match.
+_UNNAMED_TAIL_RE = lazy_compile(globals(), "_UNNAMED_TAIL_RE", rf"\s+(?:{ADV}\s+){{0,2}}")
 ANONYMOUS_BEFORE_RE = lazy_compile(
     globals(),
     "ANONYMOUS_BEFORE_RE",
@@ -582,6 +653,16 @@ ACCORDING_RE = lazy_compile(
 )
 VERB_RE = lazy_compile(globals(), "VERB_RE", rf"\b{REPORTING_VERB}")
 CHUNK_AT_END_RE = lazy_compile(globals(), "CHUNK_AT_END_RE", rf"{CHUNK}$")
+
+
+def chunk_at_end(text: str, floor: int, end: int) -> re.Match[str] | None:
+    """``CHUNK_AT_END_RE.search(text, floor, end)``: the speaker phrase ending at ``end``."""
+    if text[end - 1 : end] == "\n":  # ("$" matches before a last line break too)
+        return CHUNK_AT_END_RE.search(text, floor, end)
+    # (Searched from where such a phrase may start, at the earliest: see _phrase_floor.)
+    return CHUNK_AT_END_RE.search(text, _phrase_floor(text, floor, end, adv=False), end)
+
+
 CHUNK_RE = lazy_compile(globals(), "CHUNK_RE", CHUNK)
 
 
@@ -720,6 +801,7 @@ def is_capitalised(token: str) -> bool:
 
 
 _PARTICLES = _words("von van der den de da bin ibn al el")
+NAME_PARTICLES = tuple(sorted(_PARTICLES))
 _CAP_PARTICLES = _words("Al El Bin Ibn bint Bint")  # "Mohammed bin Abdulrahman Al Thani"
 # Titles followed by a given name, not a surname: "Sheikh Mohammed", "Prince William".
 GIVEN_NAME_TITLES = _words("sheikh sheikha prince princess king queen emir sultan")
@@ -786,7 +868,49 @@ LEAD_LABEL_RE = lazy_compile(globals(), "LEAD_LABEL_RE", rf"\s*(?P<s>{CHUNK})\s*
 
 def speech_verbs(text: str) -> list[re.Match[str]]:
     """The speech verbs of ``text`` ("said", "told", "was quoted as saying"), in order."""
-    return list(_SPEECH_VERB_RE.finditer(text))
+    return _verbs(_SPEECH_VERB_RE, _SPEECH_HINTS, text)
+
+
+def reporting_verbs(text: str) -> list[re.Match[str]]:
+    """The reporting verbs of ``text``: the speech verbs and "called", "described" ..."""
+    return _verbs(VERB_RE, _REPORTING_HINTS, text)
+
+
+# (Speed: the verb patterns are tried at every position of the text, which cost as much as the
+# rest of a single quote's attribution. Every verb they match is a whole lower-case word, or a
+# phrase holding "quoted", "pointed" or "went", so it is one of the runs of a-z letters of the
+# text, which bytes.translate and split find in C: a text with none of the verbs among its runs
+# has no match, and the search may start at the first of them. The answers are the same.)
+_LOWER_RUNS = bytes(c if 0x61 <= c <= 0x7A else 0x20 for c in range(256))  # a-z kept, else " "
+_PHRASE_HINTS = frozenset((b"quoted", b"pointed", b"went"))
+_SPEECH_HINTS = frozenset(w.encode() for w in SPEECH_VERB_WORDS) | _PHRASE_HINTS
+_REPORTING_HINTS = _SPEECH_HINTS | frozenset(w.encode() for w in _CHARACTERISING_VERBS)
+
+
+def _verbs(pattern: re.Pattern[str], hints: frozenset[bytes], text: str) -> list[re.Match[str]]:
+    runs = text.encode("utf-8", "surrogatepass").translate(_LOWER_RUNS).split()
+    found = hints.intersection(runs)
+    if not found:
+        return []
+    if b"quoted" in found:
+        return list(pattern.finditer(text))  # ("was quoted as saying" starts before its hint)
+    # Each match starts where one of the words found starts: the pattern is tried there only,
+    # in order, past the end of the match before (what finditer would find).
+    at = []
+    for hint in found:
+        word = hint.decode()
+        i = text.find(word)
+        while i >= 0:
+            at.append(i)
+            i = text.find(word, i + 1)
+    at.sort()
+    out = []
+    end = 0
+    for i in at:
+        if i >= end and (m := pattern.match(text, i)):
+            out.append(m)
+            end = m.end()
+    return out
 
 
 def lead_speaker(
@@ -798,7 +922,7 @@ def lead_speaker(
     ANONYMOUS for a speaker who is not named ("a source in the delegation said"). ``verbs``:
     ``speech_verbs(lead)`` when the caller has them already (not for a fragment).
     """
-    if not lead.strip():
+    if not lead or lead.isspace():
         return None
     # (The literal tests before the regexes are what a match needs: they only save time.)
     if ("ccording" in lead or "words" in lead) and (m := ACCORDING_RE.search(lead)):
@@ -809,7 +933,7 @@ def lead_speaker(
         pronoun = m.group("p") or m.group("q")
         return ("she" if pronoun == "her" else "he"), None, m.start()
     if verbs is None or fragment:
-        verbs = list((VERB_RE if fragment else _SPEECH_VERB_RE).finditer(lead))
+        verbs = reporting_verbs(lead) if fragment else speech_verbs(lead)
     for k in range(len(verbs) - 1, -1, -1):
         found = _verb_subject(lead, verbs[k])
         if found is None:
@@ -843,31 +967,209 @@ def _verb_subject(lead: str, verb: re.Match[str]) -> tuple[str, str | None, int]
     floor = max(0, end - 160)
     # "Volodymyr Zelensky, who wrote on X that ..." ("who" is a person's: "a trader in London,
     # who asked not to be named," is not London).
-    m = REL_SUBJECT_RE.search(lead, floor, end) if lead.find("who", floor, end) >= 0 else None
+    # (Only a test that saves the search: "who" is a word among the last seven before the verb,
+    # at most three ADV after it.)
+    m = (
+        REL_SUBJECT_RE.search(lead, floor, end)
+        if lead.find("who", floor, end) >= 0 and "who" in lead[floor:end].split()[-7:]
+        else None
+    )
     if m and (_is_person_name(m.group("s")) or split_role_name(m.group("s"))[1]):
         return m.group("s"), None, m.start("s")
     # "Kremlin spokesman Dmitry Peskov said on Wednesday that ..."
     start, appositive = _subject_floor(lead, floor, end)
-    m = SUBJECT_BEFORE_RE.search(lead, start, end)
-    if m and names_someone(m.group("s")) and not _object_of_preposition(lead, m):
-        return m.group("s"), m.group("appos"), m.start("s")
+    if not lead[end - 1 : end].isspace():
+        found = None  # (a subject is followed by white space: '"...(said' has none)
+    else:
+        found = _subject_before(lead, start, end, appositive)
+    if found and names_someone(found[0]) and not _object_of_preposition(lead, found[0], found[2]):
+        return found
     # "The club's head coach, Marco Rossi, said": a name set off by commas after a
     # description in lower case is the subject.
-    m = NAMED_APPOS_RE.search(lead, floor, end) if appositive else None
+    m = (
+        NAMED_APPOS_RE.search(lead, floor, end)
+        if appositive and _named_between_commas(lead, floor, end)
+        else None
+    )
     if m and _is_person_name(m.group("s")):
         return m.group("s"), m.group("desc"), m.start("s")
     # "the outspoken minister said that ...": a description, resolved to someone named before.
+    # (Only tests that save the search: "the" and a role noun among the last seven words.)
     near = max(0, end - 80)
-    if lead.find("he", near, end) >= 0 and (m := DESCRIBED_BEFORE_RE.search(lead, near, end)):
+    if (
+        lead.find("he", near, end) >= 0
+        and not ROLE_HEADS.isdisjoint(lead[near:end].split()[-7:])
+        and (m := DESCRIBED_BEFORE_RE.search(lead, near, end))
+    ):
         return m.group("s"), None, m.start("s")
     # "Russia's demands, a source in the delegation said, were ..."
-    if m := ANONYMOUS_BEFORE_RE.search(lead, max(0, verb.start() - 80), verb.start()):
+    start = _unnamed_floor(lead, near, end)
+    if _may_be_unnamed(lead, start, end) and (m := ANONYMOUS_BEFORE_RE.search(lead, start, end)):
         return ANONYMOUS, None, m.start()
     # 'said Peskov: "...'
-    m = SUBJECT_AFTER_RE.match(lead, verb.end())
+    m = SUBJECT_AFTER_RE.match(lead, verb.end()) if _may_end_after_verb(lead) else None
     if m and names_someone(m.group("s")):
         return m.group("s"), m.group("tail"), m.start("s")
     return None
+
+
+# (Speed: SUBJECT_BEFORE_RE is searched from the start of the clause before the verb, and the
+# regex engine tries a match at every position of it. A match is a speaker phrase, maybe an
+# appositive set off by commas, white space, at most three ADV (six words) and the verb. Every
+# word of the phrase but its first (which may be matched from its middle) is a token, a
+# connector or a particle: a capitalised word, a role word, "of", "the" ... So a plain
+# lower-case word of none of those kinds ("sides", "our") before the phrase's end starts the
+# phrase at the earliest, and a search from there finds the same match.)
+_PHRASE_LOWER_WORDS = _ROLE_WORDS | _words(
+    "the of for de da di do dos von van der den al el bin ibn le la du y to"
+)
+_ADV_WORDS = _words(
+    """also later earlier previously again then has had have was is would will once further
+    himself herself too separately often always never sometimes now long on last week likes
+    like liked loves love loved used tends tend tended to"""
+)
+
+
+# The plainest subjects, as most are: capitalised words and role words, maybe after "the", or a
+# pronoun; then single-word ADV ("Josep Borrell said", "the Kremlin spokesman also said",
+# "Ukraine's delegation said", "he had said"). One space after each word. (Possessive: a range
+# that is not one fails at once, not after trying every split of its words.)
+_PLAIN_ADV = alternation(
+    words(
+        """also later earlier previously again then has had have was is would will once
+        further himself herself too separately often always never sometimes now long"""
+    )
+)
+_PLAIN_SUBJECT_RE = lazy_compile(
+    globals(),
+    "_PLAIN_SUBJECT_RE",
+    rf"\s*+((?:[Tt]he )?+(?:(?:[A-Z][a-z]*|{_ROLE_LC})(?:'s)?+ ){{1,10}}+"
+    rf"|(?<!\w)(?:[Hh]e|[Ss]he|[Ii]t|[Tt]hey) )(?:(?:[a-z]+ly|{_PLAIN_ADV}) ){{0,3}}+",
+)
+
+
+def _subject_before(
+    lead: str, start: int, end: int, appositive: bool
+) -> tuple[str, str | None, int] | None:
+    """(phrase, appositive, offset) of SUBJECT_BEFORE_RE's match in lead[start:end], or None
+    (``appositive`` as `_subject_floor` tells).
+
+    A range that _PLAIN_SUBJECT_RE spans is such a match from its first word: the regex's
+    speaker phrase (CHUNK, else PRONOUN) takes those words as its tokens, greedily, up to the
+    ADV words, which no token is; the white space before them cannot start one. That is told
+    without the big regex, whose single try costs more than the rest of a simple attribution.
+    Else the regex searches from where a match may start."""
+    m = _PLAIN_SUBJECT_RE.fullmatch(lead, start, end)
+    if m:
+        return m.group(1)[:-1], None, m.start(1)
+    start = _subject_start(lead, start, end, appositive)
+    if start >= end:
+        return None
+    m = SUBJECT_BEFORE_RE.search(lead, start, end)
+    return (m.group("s"), m.group("appos"), m.start("s")) if m else None
+
+
+def _subject_start(lead: str, start: int, end: int, appositive: bool) -> int:
+    """Where a match of SUBJECT_BEFORE_RE in lead[start:end] may start, at the earliest
+    (``appositive`` as `_subject_floor` tells: else the range holds no comma)."""
+    if not appositive:
+        return _phrase_floor(lead, start, end, adv=True)
+    # An appositive ends at the last comma (only ADV follow it: `_subject_floor`), and the
+    # phrase ends where the appositive starts: at the comma before, or at the one before that
+    # for an appositive with a who-clause. Each only when the words between the commas fit.
+    # Without an appositive, the match follows the last comma.
+    last = lead.rfind(",", start, end)
+    floor = _phrase_floor(lead, last + 1, end, adv=True)
+    before = lead.rfind(",", start, last)
+    if before < 0:
+        return floor
+    if _APPOS_BODY_RE.fullmatch(lead, before + 1, last):
+        floor = min(floor, _phrase_floor(lead, start, before, adv=False))
+    earlier = lead.rfind(",", start, before)
+    if (
+        earlier >= 0
+        and _WHO_BODY_RE.fullmatch(lead, before + 1, last)
+        and _APPOS_BODY_RE.fullmatch(lead, earlier + 1, before)
+    ):
+        floor = min(floor, _phrase_floor(lead, start, earlier, adv=False))
+    return floor
+
+
+# The parts of APPOS between its commas: ", <appositive>" and ", who <clause>".
+_APPOS_BODY_RE = re.compile(rf"\s+{_APPOS_CHAR}{{2,90}}")
+_WHO_BODY_RE = re.compile(rf"\s+(?:who|whose)\s{_APPOS_CHAR}{{2,120}}")
+
+
+def _phrase_floor(lead: str, start: int, end: int, *, adv: bool) -> int:
+    """Where a speaker phrase that ends in lead[start:end] (followed by ADV words up to
+    ``end`` when ``adv``, else ending at ``end``) may start, at the earliest."""
+    found = lead[start:end].split()
+    n = i = len(found)
+    # The words that may be ADV: "[a-z]+ly", "on Wednesday", "also" ...
+    while adv and i > 0 and n - i < 6:
+        word = found[i - 1]
+        if word not in _ADV_WORDS and not word.endswith(("ly", "day")):
+            break
+        i -= 1
+    # The phrase ends at found[i - 1] or later: with a word that can close it, else there is
+    # none (``end``: an empty search).
+    for word in found[max(i - 1, 0) :]:
+        if may_close_phrase(word):
+            break
+    else:
+        return end
+    # It starts in the last word before that which it cannot hold whole (a plain lower-case
+    # word that is no role word, connector or particle), or later.
+    k = i - 1
+    while k > 0:
+        word = found[k]
+        if word.isalpha() and word.isascii() and word.islower() and word not in _PHRASE_LOWER_WORDS:
+            break
+        k -= 1
+    if k <= 0:
+        return start
+    if not (found[k].endswith("the") or may_close_phrase(found[k])):
+        k += 1  # (nor does one start inside it: it ends with no "the", role word or pronoun)
+    return start + len(lead[start:end].rsplit(None, n - k)[0])
+
+
+# The role words (of _ROLE_LC) by their last two letters, for str.endswith.
+_ROLE_LC_BY_END: dict[str, tuple[str, ...]] = {}
+for _w in sorted(w for w in _ROLE_WORDS if "'" not in w):
+    _ROLE_LC_BY_END[_w[-2:]] = (*_ROLE_LC_BY_END.get(_w[-2:], ()), _w)
+del _w
+
+
+def may_close_phrase(word: str) -> bool:
+    """Whether a speaker phrase (CHUNK) or a pronoun may end with ``word``: it holds a capital,
+    or it ends with a role word ("minister", "president's": the regex may match one from a
+    word's middle) or with he, she, it or they. (Any word but a lower-case ASCII one may.)"""
+    if not word.isascii() or not word.islower():
+        return True
+    if word.endswith("'s"):
+        word = word[:-2]
+    return word.endswith(("he", "it", "hey")) or word.endswith(_ROLE_LC_BY_END.get(word[-2:], ()))
+
+
+_HONORIFIC_STOPS = tuple(
+    sorted(
+        f"{h}." for h in _words("Mr Mrs Ms Dr Gen Lt Col Sen Rep Gov Prof Sgt Capt Adm Maj St Rev")
+    )
+)
+
+
+def _may_end_after_verb(lead: str) -> bool:
+    """Whether SUBJECT_AFTER_RE may match in ``lead``, which it runs to the end of: only a test
+    that saves the match. Its last character before white space is a comma or a colon, or ends a
+    speaker phrase or a "the ..." appositive: never ; ! ? ( ) or a quotation mark, and a full
+    stop only after an initial or an abbreviated honorific ("U.S.", "Mr.") before white space."""
+    body = lead.rstrip()
+    last = body[-1:]
+    if not last or last in ';!?()"“”«»':
+        return False
+    if last == ".":
+        return len(body) < len(lead) and (body[-2:-1].isupper() or body.endswith(_HONORIFIC_STOPS))
+    return True
 
 
 _THAT_RE = re.compile(r"\bthat\b")
@@ -879,11 +1181,8 @@ def _stop_floor(text: str, floor: int, end: int, stops: str) -> int:
     """After the last of ``stops`` and the last full stop after a word that does not start with a
     capital ("talks. Peskov") in text[floor:end], else ``floor``: where a phrase that holds
     neither, ending at ``end``, may start."""
-    start = floor
-    for ch in stops:
-        at = text.rfind(ch, floor, end)
-        if at >= start:
-            start = at + 1
+    m = _last_stop_re(stops).search(text, floor, end)
+    start = m.start() + 1 if m else floor
     i = text.rfind(".", start, end)
     while i >= start:
         if i + 1 < end and text[i + 1].isspace():
@@ -894,6 +1193,13 @@ def _stop_floor(text: str, floor: int, end: int, stops: str) -> int:
                 return i + 1
         i = text.rfind(".", start, i)
     return start
+
+
+@functools.lru_cache(maxsize=8)
+def _last_stop_re(stops: str) -> re.Pattern[str]:
+    """The last of ``stops`` in a search's range: one scan in C, not one str.rfind per stop."""
+    chars = re.escape(stops)
+    return re.compile(rf"[{chars}][^{chars}]*\Z")
 
 
 def chunk_floor(text: str, floor: int, end: int) -> int:
@@ -927,19 +1233,49 @@ NAMED_APPOS_RE = lazy_compile(
     rf"(?P<desc>\b(?:[Tt]he|[Aa]n?|[Aa]nother|[Hh]is|[Hh]er|[Ii]ts|[Tt]heir|[\w-]+['’]s)\s+"
     rf"[^,.;:!?\"“”«»~\n]{{0,50}}?\b[a-z][\w'’-]*),\s+(?P<s>{CHUNK}),\s+(?:{ADV}\s+){{0,3}}$",
 )
+_NAME_BETWEEN_COMMAS_RE = lazy_compile(globals(), "_NAME_BETWEEN_COMMAS_RE", rf"\s+{CHUNK}")
+
+
+def _named_between_commas(lead: str, floor: int, end: int) -> bool:
+    """Whether a speaker phrase stands between the last two commas of lead[floor:end], as in
+    every match of NAMED_APPOS_RE there (only a test that saves its search)."""
+    last = lead.rfind(",", floor, end)
+    before = lead.rfind(",", floor, last) if last >= 0 else -1
+    return before >= 0 and _NAME_BETWEEN_COMMAS_RE.fullmatch(lead, before + 1, last) is not None
+
+
 _PREPOSITION_BEFORE_RE = re.compile(
     r"\b(?:in|of|from|at|with|near|inside|within|to|for|among|by)\s+$", re.I
 )
 
 
-def _object_of_preposition(lead: str, m: re.Match[str]) -> bool:
+def _object_of_preposition(lead: str, phrase: str, at: int) -> bool:
     """ "A source in the Russian Foreign Ministry told", "people in the West say": a body or a
     single word after a preposition is not the subject (a person's full name is: "At a briefing
-    in Brussels NATO chief Mark Rutte said")."""
-    if not _PREPOSITION_BEFORE_RE.search(lead, max(0, m.start("s") - 12), m.start("s")):
+    in Brussels NATO chief Mark Rutte said"). ``phrase``: the subject found at ``at``."""
+    floor = max(0, at - 12)
+    if not _may_end_with(lead, floor, at, _PREPOSITIONS) or not _PREPOSITION_BEFORE_RE.search(
+        lead, floor, at
+    ):
         return False
-    name = split_role_name(m.group("s"))[0]
+    name = split_role_name(phrase)[0]
     return not (name and " " in name and not is_institution(name))
+
+
+_PREPOSITIONS = tuple(sorted(_words("in of from at with near inside within to for among by")))
+
+
+def _may_end_with(text: str, floor: int, end: int, endings: tuple[str, ...]) -> bool:
+    """Whether text[floor:end] may end with one of ``endings`` (in any case) and white space, as
+    a regex like _PREPOSITION_BEFORE_RE needs: only a test that saves its search (a word
+    outside ASCII is left to the regex, whose matching in any case knows more than lower())."""
+    if not text[end - 1 : end].isspace() or end <= floor:
+        return False
+    found = text[floor:end].split()
+    if not found:
+        return False
+    last = found[-1]
+    return not last.isascii() or last.lower().endswith(endings)
 
 
 def _is_person_name(phrase: str) -> bool:
