@@ -65,6 +65,51 @@ def test_predict_explain(client: TestClient) -> None:
     assert body["explanation"] and set(body["explanation"][0]) == {"feature", "weight"}
 
 
+_LONG = "We are ready to talk, " * 30 + '" Peskov said.'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": '"We are ready for dialogue," Peskov said.'},  # the guard's fast path
+        {"text": "No talks until they leave.", "speaker": "Ana Lind"},  # the fast path
+        {"text": _LONG},  # over INLINE_CHARS: the route, in a worker thread
+        {"text": "No talks until they leave.", "explain": True},  # explained: the route
+    ],
+    ids=["short", "speaker given", "long", "explain"],
+)
+def test_the_fast_path_answers_as_the_route_does(client: TestClient, body: dict) -> None:
+    fast = client.post("/predict", json=body)
+    # Another JSON media type is parsed by FastAPI and answered by the route itself.
+    route = client.post(
+        "/predict", content=json.dumps(body), headers={"content-type": "application/problem+json"}
+    )
+    assert fast.status_code == route.status_code == 200
+    assert fast.headers["content-type"] == route.headers["content-type"] == "application/json"
+    assert fast.json() == route.json()
+
+
+def _counter(metrics: str, line_start: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_fast_path_requests_and_labels_are_counted(client: TestClient) -> None:
+    request = 'stance_http_requests_total{method="POST",route="/predict",status="200"}'
+    before = client.get("/metrics").text
+    labels = [
+        client.post("/predict", json={"text": f"Talks, round {i}."}).json()["label"]
+        for i in range(5)
+    ]
+    after = client.get("/metrics").text
+    assert _counter(after, request) - _counter(before, request) == 5
+    for label in set(labels):
+        counted = f'stance_predictions_total{{label="{label}"}}'
+        assert _counter(after, counted) - _counter(before, counted) == labels.count(label)
+
+
 def test_batch_matches_single(client: TestClient) -> None:
     items = [
         {"text": "We are ready to talk."},
