@@ -564,9 +564,12 @@ def _fast_predict(state: Any, metrics: _Metrics, body: bytes) -> bytes | None:
         return None
     if request.explain or len(request.text) > INLINE_CHARS:
         return None
-    record = prediction_record(
-        state.model, request.text, speaker=request.speaker, aliases=state.aliases
-    )
+    try:
+        record = prediction_record(
+            state.model, request.text, speaker=request.speaker, aliases=state.aliases
+        )
+    except StanceError:  # the route's exception handler gives it its 422
+        return None
     metrics.count_label(record["label"])
     return _dumps(record)
 
