@@ -533,45 +533,44 @@ def create_app(
     return app
 
 
-async def _predict(state: Any, body: PredictRequest, metrics: _Metrics) -> Response:
-    """POST /predict's answer. A short quote is classified right here on the event loop (a few
-    hundred microseconds, less than the hop to a worker thread); a long one, or one to explain,
-    in the thread pool so that it cannot stall other requests."""
-    work = partial(
-        prediction_record,
-        state.model,
-        body.text,
-        speaker=body.speaker,
-        explain=body.explain,
-        aliases=state.aliases,
+def _inline(body: PredictRequest) -> bool:
+    """Whether a quote is classified right on the event loop (a short one, not to be explained:
+    tens of microseconds, less than the hop to a worker thread) rather than in the thread pool,
+    where a long one cannot stall other requests."""
+    return len(body.text) <= INLINE_CHARS and not body.explain
+
+
+def _predict_record(state: Any, metrics: _Metrics, body: PredictRequest) -> dict[str, Any]:
+    record = prediction_record(
+        state.model, body.text, speaker=body.speaker, explain=body.explain, aliases=state.aliases
     )
-    inline = len(body.text) <= INLINE_CHARS and not body.explain
-    record = work() if inline else await run_in_threadpool(work)
     metrics.count_label(record["label"])
-    return _json(record)
+    return record
+
+
+async def _predict(state: Any, body: PredictRequest, metrics: _Metrics) -> Response:
+    """POST /predict's answer through the FastAPI route."""
+    work = partial(_predict_record, state, metrics, body)
+    return _json(work() if _inline(body) else await run_in_threadpool(work))
 
 
 def _fast_predict(state: Any, metrics: _Metrics, body: bytes) -> bytes | None:
-    """POST /predict's answer, as JSON bytes, when ``body`` is a valid request for a short quote
-    that is not to be explained: the common case, answered on the event loop without FastAPI.
-    None for anything else (not JSON, a field the model refuses, a long quote, ``explain``): the
-    FastAPI route answers those, so every error keeps one shape. Pydantic's JSON parser accepts
-    less than ``json.loads`` (no NaN, no lone surrogates), never more that matters: what it
-    refuses is left to the route (tests/test_api_fuzz.py checks this)."""
+    """POST /predict's answer, as JSON bytes, when ``body`` is a valid request to classify on the
+    event loop (`_inline`): the common case, answered without FastAPI. None for anything else
+    (not JSON, a field the model refuses, a long quote, ``explain``): the FastAPI route answers
+    those, so every error keeps one shape. Pydantic's JSON parser accepts less than
+    ``json.loads`` (no NaN, no lone surrogates), never more that matters: what it refuses is
+    left to the route (tests/test_api_fuzz.py checks this)."""
     try:
         request = PredictRequest.model_validate_json(body)
     except ValidationError:
         return None
-    if request.explain or len(request.text) > INLINE_CHARS:
+    if not _inline(request):
         return None
     try:
-        record = prediction_record(
-            state.model, request.text, speaker=request.speaker, aliases=state.aliases
-        )
+        return _dumps(_predict_record(state, metrics, request))
     except StanceError:  # the route's exception handler gives it its 422
         return None
-    metrics.count_label(record["label"])
-    return _dumps(record)
 
 
 def _extract(state: Any, body: ExtractRequest, metrics: _Metrics) -> Response:

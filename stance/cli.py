@@ -193,7 +193,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from stance.data import read_labelled_csv
+    from stance.data import describe_skipped, read_labelled_csv
     from stance.metrics import classification_metrics, format_metrics
 
     data = read_labelled_csv(
@@ -213,19 +213,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         _print_json(metrics)
     else:
         print(format_metrics(metrics))
-    _report_skipped(data.skipped)
+    if data.skipped:
+        print("stance: " + "\n".join(describe_skipped(data.skipped)), file=sys.stderr)
     return 0
-
-
-def _report_skipped(skipped: list[Any], *, shown: int = 20) -> None:
-    """Name the rows --skip-invalid left out (on stderr): none is dropped without a record."""
-    if not skipped:
-        return
-    print(f"stance: skipped {len(skipped)} invalid rows:", file=sys.stderr)
-    for row in skipped[:shown]:
-        print(f"  {row}", file=sys.stderr)
-    if len(skipped) > shown:
-        print(f"  ... and {len(skipped) - shown} more", file=sys.stderr)
 
 
 # -- predict ---------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ __all__ = [
     "LABEL_ALIASES",
     "InvalidRow",
     "LabelledData",
+    "describe_skipped",
     "normalize_label",
     "read_labelled_csv",
 ]
@@ -260,6 +261,18 @@ def _is_iso_date(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def describe_skipped(skipped: Sequence[InvalidRow]) -> list[str]:
+    """Lines naming the rows --skip-invalid left out (the first MAX_LISTED_LINES, then a count),
+    so that none is dropped without a record; no lines when none was."""
+    if not skipped:
+        return []
+    lines = [f"skipped {len(skipped)} invalid rows:"]
+    lines += [f"  {row}" for row in skipped[:MAX_LISTED_LINES]]
+    if len(skipped) > MAX_LISTED_LINES:
+        lines.append(f"  ... and {len(skipped) - MAX_LISTED_LINES} more")
+    return lines
 
 
 def _describe_invalid(invalid: Iterable[InvalidRow]) -> str:

@@ -288,15 +288,12 @@ class StanceModel:
 
     def _build_fast_path(self) -> None:
         vec = self.vectorizer
-        self._analyze = _word_analyzer(vec) or vec.build_analyzer()
+        word_analyzer = _word_analyzer(vec)
+        self._analyze = word_analyzer or vec.build_analyzer()
         idf = vec.idf_ if vec.use_idf else np.ones(len(vec.vocabulary_))
         coef = self.classifier.coef_  # (n_classes, n_features), or (1, n_features) when binary
-        # Per term: its idf and, per class row of coef, idf * coef; one tuple, one lookup.
-        weights = np.column_stack([idf, (coef * idf).T])
-        columns = weights.tolist()
-        self._table: dict[str, tuple[float, ...]] = {
-            term: tuple(columns[index]) for term, index in vec.vocabulary_.items()
-        }
+        # Per feature index: its idf, then idf * coef for each class row of coef.
+        self._weights = np.column_stack([idf, (coef * idf).T])
         self._intercept = [float(b) for b in self.classifier.intercept_]
         self._n_rows = coef.shape[0]
         self._norm = vec.norm
@@ -309,7 +306,18 @@ class StanceModel:
         self._tf_of = tf_of
         # Counts of one n-gram in one quote are small: look their tf up instead of computing it.
         self._tf_table = [0.0] + [tf_of(count) for count in range(1, 64)]
-        self._scorer = _compiled_scorer(vec, weights, self._intercept, self._n_rows)
+        self._scorer = (
+            _compiled_scorer(vec, self._weights, self._intercept, self._n_rows)
+            if word_analyzer is not None
+            else None
+        )
+
+    @functools.cached_property
+    def _table(self) -> dict[str, tuple[float, ...]]:
+        """The Python path's lookup table: per term, its row of ``_weights`` (one tuple, one
+        lookup). Made on first use: with the C scorer only text it cannot take needs it."""
+        columns = self._weights.tolist()
+        return {term: tuple(columns[index]) for term, index in self.vectorizer.vocabulary_.items()}
 
     def _fast_proba(self, text: str) -> list[float]:
         table = self._table
@@ -430,23 +438,20 @@ def _combining_bitmap() -> bytes:
 def _compiled_scorer(
     vec: TfidfVectorizer, weights: np.ndarray, intercept: list[float], n_rows: int
 ) -> Any:
-    """The C scorer for this vectorizer and ``weights`` (per feature index: idf, then idf times
-    each row of coef), or None when the extension is not built, ``STANCE_PURE_PYTHON`` is set, or
-    the vectorizer is configured in a way it does not reproduce."""
+    """The C scorer for this word-analysing vectorizer and ``weights`` (per feature index: idf,
+    then idf times each row of coef), or None when the extension is not built,
+    ``STANCE_PURE_PYTHON`` is set, or the vectorizer is configured in a way it does not
+    reproduce."""
     if (
         _fastpath is None
         or os.environ.get("STANCE_PURE_PYTHON")
-        or _word_analyzer(vec) is None
         or vec.token_pattern not in _C_TOKEN_MODES
         or not (vec.strip_accents is None or vec.strip_accents in _C_STRIP_MODES)
         or n_rows > 64
     ):
         return None
-    terms = [""] * len(vec.vocabulary_)
-    for term, index in vec.vocabulary_.items():
-        terms[index] = term
     return _fastpath.Scorer(
-        terms=terms,
+        terms=vec.get_feature_names_out().tolist(),
         weights=np.ascontiguousarray(weights, dtype=np.float64).tobytes(),
         n_rows=n_rows,
         intercepts=list(intercept),

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
-from stance.data import LabelledData, read_labelled_csv
+from stance.data import LabelledData, describe_skipped, read_labelled_csv
 from stance.errors import DataError
 from stance.metrics import classification_metrics
 from stance.model import DEFAULT_MODEL_PATH, build_pipeline, save_model
@@ -78,10 +78,8 @@ def train(
         encoding=encoding,
         skip_invalid=skip_invalid,
     )
-    if data.skipped:
-        log(f"skipped {len(data.skipped)} invalid rows:")
-        for row in data.skipped:
-            log(f"  {row}")
+    for line in describe_skipped(data.skipped):
+        log(line)
     if len(data.label_set) < 2:
         raise DataError(
             f"training needs at least two labels, the data has only {', '.join(data.label_set)}"
